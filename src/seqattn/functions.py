@@ -1,0 +1,27 @@
+"""Element-wise functions shared by the layers.
+
+They work on arrays of any shape and keep the input's dtype, so the same code runs in float32 for
+training and in float64 for gradient checks.
+"""
+import numpy as np
+
+
+def sigmoid(x):
+    """Logistic sigmoid, computed as 0.5 * (1 + tanh(x / 2)).
+
+    The same function as 1 / (1 + exp(-x)), but this form never overflows (exp(-x) does, with a
+    warning, for large negative x in float32).
+    """
+    return 0.5 * (np.tanh(0.5 * x) + 1.0)
+
+
+def softmax(x):
+    """Softmax over the last axis: x (..., V) -> probabilities (..., V) that sum to 1."""
+    e = np.exp(x - x.max(axis=-1, keepdims=True))  # the shift changes nothing but avoids overflow
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def log_softmax(x):
+    """log(softmax(x)) over the last axis, computed without taking the log of a tiny number."""
+    shifted = x - x.max(axis=-1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))

@@ -1,0 +1,91 @@
+"""Training and evaluation: a ``Trainer`` for mini-batch training, batched greedy evaluation,
+and the book's printout of sample answers.
+
+x (N, T) question ids; t (N, T_out + 1) answer ids, t[:, 0] the start symbol.
+"""
+import numpy as np
+from tqdm.auto import tqdm  # a widget in notebooks, a text bar in a terminal
+
+from .optim import clip_grads
+
+
+class Trainer:
+    """Trains a model with shuffled mini-batches.
+
+    ``loss_history`` collects the loss of every iteration, over all ``fit`` calls. The
+    shuffling comes from its own generator, seeded once: two trainers with the same seed, model
+    and data produce identical histories, and successive ``fit`` calls see fresh orders.
+    """
+
+    def __init__(self, model, optimizer, seed=0):
+        self.model, self.optimizer = model, optimizer
+        self.rng = np.random.default_rng(seed)
+        self.loss_history = []
+
+    def fit(self, x, t, epochs=1, batch_size=32, max_grad=None, progress=True):
+        """Runs ``epochs`` passes over (x, t); an incomplete last batch is left out, as in the
+        book. max_grad: clip the gradients' global norm to it (None: no clipping)."""
+        if len(x) != len(t):
+            raise ValueError(f"x has {len(x)} samples but t has {len(t)}")
+        iters = len(x) // batch_size
+        if iters == 0:
+            raise ValueError(f"batch_size {batch_size} is larger than the {len(x)} samples")
+        model = self.model
+        for epoch in range(epochs):
+            order = self.rng.permutation(len(x))
+            bar = tqdm(range(iters), desc=f"epoch {epoch + 1}/{epochs}", disable=not progress,
+                       mininterval=0.5)
+            for it in bar:
+                batch = order[it * batch_size:(it + 1) * batch_size]
+                loss = model.forward(x[batch], t[batch])
+                model.backward()
+                if max_grad is not None:
+                    clip_grads(model.grads, max_grad)
+                self.optimizer.update(model.params, model.grads)
+                self.loss_history.append(float(loss))
+                if it % 20 == 0:
+                    bar.set_postfix(loss=f"{np.mean(self.loss_history[-20:]):.3f}", refresh=False)
+        return self
+
+
+def predict(model, x, start_id, length, batch_size=1000):
+    """The model's greedy answers to every question in x, decoded a batch at a time.
+
+    Returns ids (N, length) and, for attention models, the attention weights (N, length, T)
+    of that decoding (None for the others).
+    """
+    ids, weights = [], []
+    for start in range(0, len(x), batch_size):
+        sid = start_id if np.ndim(start_id) == 0 else start_id[start:start + batch_size]
+        out = model.generate(x[start:start + batch_size], sid, length)
+        if isinstance(out, tuple):
+            out, w = out
+            weights.append(w)
+        ids.append(out)
+    return np.concatenate(ids), (np.concatenate(weights) if weights else None)
+
+
+def evaluate(model, x, t, batch_size=1000):
+    """Exact-match accuracy: the share of questions whose whole answer is right."""
+    return float(correct_answers(model, x, t, batch_size).mean())
+
+
+def correct_answers(model, x, t, batch_size=1000):
+    """A boolean per question (N,): did greedy decoding reproduce t[:, 1:] exactly?"""
+    ids, _ = predict(model, x, t[:, 0], t.shape[1] - 1, batch_size)
+    return (ids == t[:, 1:]).all(axis=1)
+
+
+def show_samples(model, x, t, vocab, k=10):
+    """Prints the first k questions with the truth, the model's answer and a mark, as the
+    book's ``eval_seq2seq`` does, and returns the rows (question, truth, guess, correct)."""
+    ids, _ = predict(model, x[:k], t[:k, 0], t.shape[1] - 1)
+    rows = []
+    for xi, ti, guess_ids in zip(x[:k], t[:k], ids):
+        truth, guess = vocab.decode(ti[1:]), vocab.decode(guess_ids)
+        rows.append((vocab.decode_question(xi), truth, guess, truth == guess))
+    width = max([len("question")] + [len(q) for q, *_ in rows])
+    print(f"{'question':<{width}}  {'truth':<10}  {'answer':<10}")
+    for question, truth, guess, correct in rows:
+        print(f"{question:<{width}}  {truth:<10}  {guess:<10}  {'✓' if correct else '✗ wrong'}")
+    return rows

@@ -1,0 +1,124 @@
+"""Training: determinism, learning on a small slice, batched evaluation, the sample printout."""
+import numpy as np
+import pytest
+
+from seqattn.attention_seq2seq import AttentionSeq2seq
+from seqattn.data import default_data_path, load_dates
+from seqattn.optim import SGD, Adam, clip_grads
+from seqattn.seq2seq import Seq2seq
+from seqattn.train import Trainer, correct_answers, evaluate, predict, show_samples
+
+
+@pytest.fixture(scope="module")
+def dates():
+    return load_dates(default_data_path(), reverse=True)
+
+
+def small_run(dates, seed, n=512, epochs=2):
+    (x, t), _, vocab = dates
+    model = AttentionSeq2seq(len(vocab), 8, 32, seed=seed)
+    trainer = Trainer(model, Adam(), seed=seed)
+    trainer.fit(x[:n], t[:n], epochs=epochs, batch_size=64, max_grad=5.0, progress=False)
+    return model, trainer
+
+
+def test_same_seed_same_history(dates):
+    _, a = small_run(dates, seed=7)
+    _, b = small_run(dates, seed=7)
+    _, c = small_run(dates, seed=8)
+    assert len(a.loss_history) == 2 * (512 // 64)
+    assert a.loss_history == b.loss_history
+    assert a.loss_history != c.loss_history
+
+
+def test_attention_model_learns_a_small_slice_in_seconds(dates):
+    (x, t), _, vocab = dates
+    model = AttentionSeq2seq(len(vocab), 16, 64, seed=0)
+    trainer = Trainer(model, Adam(lr=0.005), seed=0)
+    trainer.fit(x[:2048], t[:2048], epochs=3, batch_size=64, max_grad=5.0, progress=False)
+    history = trainer.loss_history
+    first, last = np.mean(history[:5]), np.mean(history[-5:])
+    assert first == pytest.approx(np.log(len(vocab)), rel=0.05)  # uniform guessing at first
+    assert last < 0.5 * first, (first, last)
+
+
+def test_adam_and_sgd_lower_a_quadratic():
+    for optimizer in (Adam(lr=0.1), SGD(lr=0.1)):
+        p = np.array([3.0, -2.0])
+        for _ in range(200):
+            optimizer.update([p], [2 * p])  # gradient of |p|^2
+        assert np.abs(p).max() < 0.05
+
+
+def test_adam_keeps_float32():
+    p, g = np.ones(3, np.float32), np.ones(3, np.float32)
+    Adam().update([p], [g])
+    assert p.dtype == np.float32
+
+
+def test_clip_grads_scales_the_global_norm():
+    grads = [np.array([3.0, 0.0]), np.array([[4.0]])]
+    assert clip_grads(grads, 1.0) == pytest.approx(5.0)
+    assert np.sqrt(sum((g ** 2).sum() for g in grads)) == pytest.approx(1.0, rel=1e-5)
+    np.testing.assert_allclose(grads[0], [0.6, 0.0], rtol=1e-5)
+    small = [np.array([0.1, 0.2])]
+    clip_grads(small, 1.0)
+    np.testing.assert_array_equal(small[0], [0.1, 0.2])
+
+
+def test_fit_rejects_bad_input(dates):
+    (x, t), _, vocab = dates
+    trainer = Trainer(Seq2seq(len(vocab), 4, 8), Adam())
+    with pytest.raises(ValueError, match="samples"):
+        trainer.fit(x[:10], t[:9])
+    with pytest.raises(ValueError, match="batch_size 64"):
+        trainer.fit(x[:10], t[:10], batch_size=64)
+
+
+class Oracle:
+    """A 'model' that answers from a lookup table: it lets evaluation be tested exactly."""
+
+    def __init__(self, x, t, wrong):
+        self.answers = {row.tobytes(): ans for row, ans in zip(x, t[:, 1:])}
+        self.wrong = set(wrong)
+        self.calls = 0
+
+    def generate(self, xs, start_id, sample_size):
+        self.calls += 1
+        out = np.array([self.answers[row.tobytes()] for row in xs])
+        for k, row in enumerate(xs):
+            if row.tobytes() in self.wrong:
+                out[k, -1] = (out[k, -1] + 1) % 10
+        return out
+
+
+def test_evaluate_counts_exact_matches_in_batches(dates):
+    _, (x, t), vocab = dates
+    wrong = [x[k].tobytes() for k in (3, 10, 999, 1000, 4321)]
+    oracle = Oracle(x, t, wrong)
+    assert evaluate(oracle, x, t, batch_size=1000) == pytest.approx(1 - 5 / len(x))
+    assert oracle.calls == int(np.ceil(len(x) / 1000))  # batches, never one question at a time
+    mask = correct_answers(oracle, x, t)
+    assert list(np.flatnonzero(~mask)) == [3, 10, 999, 1000, 4321]
+
+
+def test_predict_returns_attention_of_the_decoding(dates):
+    _, (x, t), vocab = dates
+    model = AttentionSeq2seq(len(vocab), 4, 8, seed=0)
+    ids, weights = predict(model, x[:30], vocab.start_id, 10, batch_size=8)
+    assert ids.shape == (30, 10) and weights.shape == (30, 10, 29)
+    ids_one, weights_one = model.generate(x[12:13], vocab.start_id, 10)
+    np.testing.assert_array_equal(ids[12], ids_one[0])
+    np.testing.assert_allclose(weights[12], weights_one[0], rtol=1e-5)
+    assert predict(Seq2seq(len(vocab), 4, 8), x[:30], vocab.start_id, 10)[1] is None
+
+
+def test_show_samples_marks_right_and_wrong(dates, capsys):
+    _, (x, t), vocab = dates
+    rows = show_samples(Oracle(x, t, [x[1].tobytes()]), x, t, vocab, k=3)
+    out = capsys.readouterr().out.splitlines()
+    assert len(out) == 4 and out[0].split() == ["question", "truth", "answer"]
+    assert [r[3] for r in rows] == [True, False, True]
+    assert rows[0][0] == vocab.decode_question(x[0]) and rows[0][1] == vocab.decode(t[0, 1:])
+    assert out[1].endswith("✓") and out[2].endswith("✗ wrong")
+    assert rows[0][0] in out[1] and rows[1][1] in out[2]
