@@ -122,3 +122,36 @@ def test_show_samples_marks_right_and_wrong(dates, capsys):
     assert rows[0][0] == vocab.decode_question(x[0]) and rows[0][1] == vocab.decode(t[0, 1:])
     assert out[1].endswith("✓") and out[2].endswith("✗ wrong")
     assert rows[0][0] in out[1] and rows[1][1] in out[2]
+
+
+class ThreadProbe:
+    """A 'model' that records how many BLAS threads it was given."""
+
+    params, grads = [], []
+
+    def __init__(self):
+        self.seen = []
+
+    def _record(self):
+        from threadpoolctl import threadpool_info
+        self.seen.append({i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"})
+
+    def forward(self, x, t):
+        self._record()
+        return 0.0
+
+    def backward(self):
+        pass
+
+    def generate(self, xs, start_id, sample_size):
+        self._record()
+        return np.zeros((len(xs), sample_size), dtype=int)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_training_and_evaluation_use_the_thread_setting(threads):
+    probe = ThreadProbe()
+    x, t = np.zeros((4, 3), dtype=int), np.zeros((4, 2), dtype=int)
+    Trainer(probe, SGD()).fit(x, t, batch_size=2, progress=False, threads=threads)
+    evaluate(probe, x, t, threads=threads)
+    assert probe.seen and all(s == {threads} for s in probe.seen)

@@ -18,7 +18,7 @@ operation over all steps; only the LSTM's recurrence ``h_t = f(h_{t-1})`` is a P
 """
 import numpy as np
 
-from .functions import log_softmax, sigmoid, softmax
+from .functions import log_softmax, softmax
 
 
 class Embedding:
@@ -107,6 +107,14 @@ class SoftmaxWithLoss:
         return dx * (dout / len(self.t))
 
 
+def _sigmoid_inplace(x):
+    """x <- sigmoid(x), without temporary arrays: 0.5 * (1 + tanh(x / 2))."""
+    x *= 0.5
+    np.tanh(x, out=x)
+    x *= 0.5
+    x += 0.5
+
+
 def lstm_activate(A):
     """Turns the LSTM's pre-activations A (N, 4H) into its gates, in place, and returns A.
 
@@ -114,9 +122,9 @@ def lstm_activate(A):
     tanh), i (input, sigmoid), o (output, sigmoid).
     """
     H = A.shape[-1] // 4
-    A[..., :H] = sigmoid(A[..., :H])
-    A[..., H:2 * H] = np.tanh(A[..., H:2 * H])
-    A[..., 2 * H:] = sigmoid(A[..., 2 * H:])
+    _sigmoid_inplace(A[..., :H])
+    np.tanh(A[..., H:2 * H], out=A[..., H:2 * H])
+    _sigmoid_inplace(A[..., 2 * H:])
     return A
 
 
@@ -126,15 +134,41 @@ def lstm_gate_grads(gates, c_prev, tanh_c, dh_next, dc_next, dA):
     gates (N, 4H): f, g, i, o after activation; c_prev, tanh_c = tanh(c_next): (N, H);
     dh_next, dc_next: (N, H), the gradients arriving at h_next and c_next.
     Writes the gradient of the pre-activations into dA (N, 4H) and returns dc_prev (N, H).
+
+    The formulas, with s the total gradient reaching c_next:
+        s  = dc_next + dh_next * o * (1 - tanh_c^2)
+        df = s * c_prev * f (1 - f)         dg = s * i * (1 - g^2)
+        di = s * g * i (1 - i)              do = dh_next * tanh_c * o (1 - o)
+        dc_prev = s * f
+    Every line below computes one factor in place: TimeLSTM runs this once per time step,
+    and temporary arrays would cost more than the arithmetic.
     """
     H = c_prev.shape[1]
     f, g, i, o = gates[:, :H], gates[:, H:2 * H], gates[:, 2 * H:3 * H], gates[:, 3 * H:]
-    ds = dc_next + dh_next * o * (1 - tanh_c ** 2)  # everything that reaches c_next
-    dA[:, :H] = ds * c_prev * f * (1 - f)
-    dA[:, H:2 * H] = ds * i * (1 - g ** 2)
-    dA[:, 2 * H:3 * H] = ds * g * i * (1 - i)
-    dA[:, 3 * H:] = dh_next * tanh_c * o * (1 - o)
-    return ds * f
+    df, dg, di, do = dA[:, :H], dA[:, H:2 * H], dA[:, 2 * H:3 * H], dA[:, 3 * H:]
+    s = np.multiply(tanh_c, tanh_c)
+    np.subtract(1, s, out=s)
+    s *= o
+    s *= dh_next
+    s += dc_next  # s = dc_next + dh_next * o * (1 - tanh_c^2)
+    factor = np.subtract(1, o)
+    factor *= o
+    np.multiply(dh_next, tanh_c, out=do)
+    do *= factor  # do = dh_next * tanh_c * o (1 - o)
+    np.subtract(1, f, out=factor)
+    factor *= f
+    np.multiply(s, c_prev, out=df)
+    df *= factor  # df = s * c_prev * f (1 - f)
+    np.subtract(1, i, out=factor)
+    factor *= i
+    np.multiply(s, g, out=di)
+    di *= factor  # di = s * g * i (1 - i)
+    np.multiply(g, g, out=factor)
+    np.subtract(1, factor, out=factor)
+    np.multiply(s, i, out=dg)
+    dg *= factor  # dg = s * i * (1 - g^2)
+    s *= f
+    return s  # dc_prev = s * f
 
 
 class LSTM:
@@ -225,7 +259,7 @@ class TimeLSTM:
     ``stateful=True`` carries the last (h, c) over to the next ``forward`` call (the decoder
     needs it: ``set_state(h)`` hands it the encoder's summary, and ``generate`` feeds one step at
     a time). ``stateful=False`` starts every sequence from zeros. After ``backward``,
-    ``self.dh`` (N, H) holds the gradient of the initial hidden state.
+    ``self.dh`` (N, H) holds the gradient of the initial hidden state (stateful only).
 
     The input projection ``xs @ Wx + b`` of all T steps is one matrix product; only
     ``h_{t-1} @ Wh`` has to wait for the previous step. Internally the arrays are time-major,
@@ -264,14 +298,18 @@ class TimeLSTM:
         hs[0] = 0 if fresh else self.h
         cs[0] = 0 if (fresh or self.c is None) else self.c
 
+        hWh = np.empty((N, 4 * H), dtype=dtype)  # scratch arrays, reused at every step
+        gi = np.empty((N, H), dtype=dtype)
         for t in range(T):
             A = gates[t]
-            A += hs[t] @ Wh  # the only part that depends on the previous step
+            np.matmul(hs[t], Wh, out=hWh)  # the only product that waits for the previous step
+            A += hWh
             lstm_activate(A)  # A now holds the gates f, g, i, o
-            np.multiply(A[:, :H], cs[t], out=cs[t + 1])  # c_t = f * c_{t-1} + g * i
-            cs[t + 1] += A[:, H:2 * H] * A[:, 2 * H:3 * H]
+            f, g, i, o = A[:, :H], A[:, H:2 * H], A[:, 2 * H:3 * H], A[:, 3 * H:]
+            np.multiply(f, cs[t], out=cs[t + 1])
+            cs[t + 1] += np.multiply(g, i, out=gi)  # c_t = f * c_{t-1} + g * i
             np.tanh(cs[t + 1], out=tanh_cs[t])
-            np.multiply(A[:, 3 * H:], tanh_cs[t], out=hs[t + 1])  # h_t = o * tanh(c_t)
+            np.multiply(o, tanh_cs[t], out=hs[t + 1])  # h_t = o * tanh(c_t)
 
         self.h, self.c = hs[T], cs[T]
         self.cache = (xs_tm, gates, hs, cs, tanh_cs)
@@ -285,18 +323,21 @@ class TimeLSTM:
 
         dhs_tm = dhs.transpose(1, 0, 2)
         dA = np.empty_like(gates)  # (T, N, 4H): gradients of all pre-activations
-        dh = np.zeros((N, H), dtype=Wh.dtype)
+        dh = np.zeros((N, H), dtype=Wh.dtype)  # from the step after: h_t fed step t + 1
         dc = np.zeros((N, H), dtype=Wh.dtype)
+        dh_total = np.empty((N, H), dtype=Wh.dtype)
         for t in reversed(range(T)):
-            dc = lstm_gate_grads(gates[t], cs[t], tanh_cs[t], dhs_tm[t] + dh, dc, dA[t])
-            dh = dA[t] @ Wh.T
+            np.add(dhs_tm[t], dh, out=dh_total)  # h_t went up to the next layer and on in time
+            dc = lstm_gate_grads(gates[t], cs[t], tanh_cs[t], dh_total, dc, dA[t])
+            if t > 0 or self.stateful:  # a stateless LSTM's initial state needs no gradient
+                np.matmul(dA[t], Wh.T, out=dh)
 
         dA2 = dA.reshape(T * N, 4 * H)
         # Each parameter's gradient sums over all steps: one matrix product each.
         self.grads[0][...] = xs_tm.reshape(T * N, D).T @ dA2
         self.grads[1][...] = hs[:T].reshape(T * N, H).T @ dA2
         self.grads[2][...] = dA2.sum(axis=0)
-        self.dh = dh
+        self.dh = dh if self.stateful else None
         return (dA2 @ Wx.T).reshape(T, N, D).transpose(1, 0, 2)
 
 

@@ -7,6 +7,7 @@ import numpy as np
 from tqdm.auto import tqdm  # a widget in notebooks, a text bar in a terminal
 
 from .optim import clip_grads
+from .speed import blas_threads
 
 
 class Trainer:
@@ -22,9 +23,15 @@ class Trainer:
         self.rng = np.random.default_rng(seed)
         self.loss_history = []
 
-    def fit(self, x, t, epochs=1, batch_size=32, max_grad=None, progress=True):
+    def fit(self, x, t, epochs=1, batch_size=32, max_grad=None, progress=True, threads=None):
         """Runs ``epochs`` passes over (x, t); an incomplete last batch is left out, as in the
-        book. max_grad: clip the gradients' global norm to it (None: no clipping)."""
+        book. max_grad: clip the gradients' global norm to it (None: no clipping).
+        threads: BLAS threads while training (default ``speed.BLAS_THREADS``)."""
+        with blas_threads(threads):
+            self._fit(x, t, epochs, batch_size, max_grad, progress)
+        return self
+
+    def _fit(self, x, t, epochs, batch_size, max_grad, progress):
         if len(x) != len(t):
             raise ValueError(f"x has {len(x)} samples but t has {len(t)}")
         iters = len(x) // batch_size
@@ -45,34 +52,35 @@ class Trainer:
                 self.loss_history.append(float(loss))
                 if it % 20 == 0:
                     bar.set_postfix(loss=f"{np.mean(self.loss_history[-20:]):.3f}", refresh=False)
-        return self
 
 
-def predict(model, x, start_id, length, batch_size=1000):
+def predict(model, x, start_id, length, batch_size=1000, threads=None):
     """The model's greedy answers to every question in x, decoded a batch at a time.
 
     Returns ids (N, length) and, for attention models, the attention weights (N, length, T)
-    of that decoding (None for the others).
+    of that decoding (None for the others). threads: BLAS threads (default
+    ``speed.BLAS_THREADS``).
     """
     ids, weights = [], []
-    for start in range(0, len(x), batch_size):
-        sid = start_id if np.ndim(start_id) == 0 else start_id[start:start + batch_size]
-        out = model.generate(x[start:start + batch_size], sid, length)
-        if isinstance(out, tuple):
-            out, w = out
-            weights.append(w)
-        ids.append(out)
+    with blas_threads(threads):
+        for start in range(0, len(x), batch_size):
+            sid = start_id if np.ndim(start_id) == 0 else start_id[start:start + batch_size]
+            out = model.generate(x[start:start + batch_size], sid, length)
+            if isinstance(out, tuple):
+                out, w = out
+                weights.append(w)
+            ids.append(out)
     return np.concatenate(ids), (np.concatenate(weights) if weights else None)
 
 
-def evaluate(model, x, t, batch_size=1000):
+def evaluate(model, x, t, batch_size=1000, threads=None):
     """Exact-match accuracy: the share of questions whose whole answer is right."""
-    return float(correct_answers(model, x, t, batch_size).mean())
+    return float(correct_answers(model, x, t, batch_size, threads).mean())
 
 
-def correct_answers(model, x, t, batch_size=1000):
+def correct_answers(model, x, t, batch_size=1000, threads=None):
     """A boolean per question (N,): did greedy decoding reproduce t[:, 1:] exactly?"""
-    ids, _ = predict(model, x, t[:, 0], t.shape[1] - 1, batch_size)
+    ids, _ = predict(model, x, t[:, 0], t.shape[1] - 1, batch_size, threads)
     return (ids == t[:, 1:]).all(axis=1)
 
 

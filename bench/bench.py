@@ -1,0 +1,206 @@
+"""The course's benchmark (``make bench``): how fast training and evaluation are, and why.
+
+For Seq2seq, PeekySeq2seq and AttentionSeq2seq at the book's settings (wordvec 16, hidden 256,
+batch 128, reversed date questions: T = 29 in, 10 out) it prints
+
+- the median milliseconds of one training iteration (forward, backward, clipping, Adam step),
+  and the seconds of an epoch of 45,000 pairs that follow from it;
+- the same for the book-style reference (``seqattn.reference.book_style``: stepwise LSTM input
+  projections, attention looping over decoder steps), timed interleaved with ours, and the ratio;
+- the matrix-product floor: the iteration's matrix products alone, replayed with the same shapes
+  and thread setting, with the GFLOP they do and the GFLOP/s achieved;
+- the seconds to evaluate the 5,000 test questions, batched and one question at a time;
+- the peak memory of a training iteration and of a batched evaluation (tracemalloc);
+
+for one and for two BLAS threads. The machine is shared and noisy: compare the ratios, which are
+measured side by side, rather than absolute times.
+
+    .venv/bin/python bench/bench.py [--repeats 15] [--models attention] [--threads 1 2]
+"""
+import argparse
+import json
+import os
+import platform
+import time
+import tracemalloc
+from pathlib import Path
+
+import numpy as np
+from threadpoolctl import threadpool_info, threadpool_limits
+
+from seqattn.attention_seq2seq import AttentionSeq2seq
+from seqattn.data import default_data_path, load_dates
+from seqattn.optim import Adam, clip_grads
+from seqattn.peeky_seq2seq import PeekySeq2seq
+from seqattn.reference import book_style, evaluate_one_by_one
+from seqattn.seq2seq import Seq2seq
+from seqattn.speed import gflop, iteration_products, replay
+from seqattn.train import evaluate
+
+D, H, BATCH = 16, 256, 128
+MODELS = {"baseline": Seq2seq, "peeky": PeekySeq2seq, "attention": AttentionSeq2seq}
+
+
+# --- timing ----------------------------------------------------------------------------------
+
+def interleaved(functions, repeats, warmup=2):
+    """Runs each function once per round, round after round, so that the machine's changing
+    load falls on all of them alike; returns {name: median seconds}."""
+    times = {name: [] for name in functions}
+    for round_ in range(warmup + repeats):
+        for name, (threads, function) in functions.items():
+            with threadpool_limits(threads, user_api="blas"):
+                start = time.perf_counter()
+                function()
+                elapsed = time.perf_counter() - start
+            if round_ >= warmup:
+                times[name].append(elapsed)
+    return {name: float(np.median(t)) for name, t in times.items()}
+
+
+def peak_mib(function):
+    tracemalloc.start()
+    function()
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return peak / 2 ** 20
+
+
+def training_step(model, x, t, seed):
+    """One training iteration on a random batch, as the Trainer does it."""
+    optimizer = Adam()
+    rng = np.random.default_rng(seed)
+
+    def step():
+        batch = rng.integers(0, len(x), BATCH)
+        model.forward(x[batch], t[batch])
+        model.backward()
+        clip_grads(model.grads, 5.0)
+        optimizer.update(model.params, model.grads)
+    return step
+
+
+def seconds(function):
+    start = time.perf_counter()
+    function()
+    return time.perf_counter() - start
+
+
+def blas_description():
+    infos = [i for i in threadpool_info() if i["user_api"] == "blas"]
+    return ", ".join(f"{i['internal_api']} {i['version']} ({i.get('architecture', '?')} kernels, "
+                     f"{i['num_threads']} threads by default)" for i in infos)
+
+
+# The variants timed side by side: ours, the book's way, and each of the book's two choices alone.
+VARIANTS = {"ours": {}, "stepwise LSTM": dict(lstm=True, attention=False),
+            "loop attention": dict(lstm=False, attention=True), "book style": {}}
+
+
+def build(name, variant, V):
+    model = MODELS[name](V, D, H, seed=0)
+    if variant == "book style":
+        return book_style(model)
+    return book_style(model, **VARIANTS[variant]) if VARIANTS[variant] else model
+
+
+def bench_model(name, args, data, V):
+    (x_train, t_train), (x_test, t_test) = data
+    products = iteration_products(name, BATCH, x_train.shape[1], t_train.shape[1] - 1, V, D, H)
+    variants = [v for v in VARIANTS if name == "attention" or v != "loop attention"]
+    functions = {}
+    for threads in args.threads:
+        for variant in variants:
+            functions[(variant, threads)] = (threads, training_step(build(name, variant, V),
+                                                                    x_train, t_train, seed=1))
+        functions[("floor", threads)] = (threads, replay(products, np.random.default_rng(2)))
+    iteration = interleaved(functions, args.repeats)
+
+    ours, book = build(name, "ours", V), build(name, "book style", V)
+    evaluation = {}
+    for threads in args.threads:
+        evaluation[threads] = float(np.median(
+            [seconds(lambda: evaluate(ours, x_test, t_test, threads=threads)) for _ in range(3)]))
+    best = min(args.threads, key=lambda n: iteration[("ours", n)])
+    n = args.eval_questions
+    with threadpool_limits(best, user_api="blas"):
+        one_by_one = seconds(lambda: evaluate_one_by_one(book, x_test[:n], t_test[:n]))
+        one_by_one *= len(x_test) / n
+        memory = {"training iteration, ours": peak_mib(training_step(ours, x_train, t_train, 3)),
+                  "training iteration, book style": peak_mib(
+                      training_step(book, x_train, t_train, 3)),
+                  "batched evaluation": peak_mib(
+                      lambda: evaluate(ours, x_test, t_test, threads=best))}
+    return dict(model=type(ours).__name__, gflop=gflop(products), variants=variants,
+                iteration={f"{v}|{t}": s for (v, t), s in iteration.items()},
+                evaluation=evaluation, best_threads=best, one_by_one=one_by_one,
+                one_by_one_measured_on=n, memory_mib=memory)
+
+
+def report(name, r, threads, epoch_iters, n_test):
+    it = {tuple(k.split("|")): s for k, s in r["iteration"].items()}
+    lines = [f"== {name} ({r['model']}): {r['gflop']:.2f} GFLOP of matrix products per "
+             f"training iteration"]
+    lines.append(f"{'threads':>7} {'variant':<15} {'ms/iter':>8} {'s/epoch':>8} {'x ours':>7}")
+    for t in threads:
+        ours = it[("ours", str(t))]
+        for variant in r["variants"] + ["floor"]:
+            s = it[(variant, str(t))]
+            lines.append(f"{t:>7} {variant:<15} {s * 1e3:>8.1f} {s * epoch_iters:>8.1f} "
+                         f"{s / ours:>7.2f}")
+        floor = it[("floor", str(t))]
+        lines.append(f"{'':>7} ours/floor {ours / floor:.2f}; the floor runs at "
+                     f"{r['gflop'] / floor:.1f} GFLOP/s; evaluation of {n_test} questions, "
+                     f"batched: {r['evaluation'][t]:.2f} s")
+    best = r["best_threads"]
+    lines.append(f"with {best} thread(s): one question at a time, book style: "
+                 f"{r['one_by_one']:.1f} s"
+                 + (f" (measured on {r['one_by_one_measured_on']}, scaled)"
+                    if r["one_by_one_measured_on"] < n_test else "")
+                 + f", {r['one_by_one'] / r['evaluation'][best]:.1f}x the batched evaluation")
+    lines.append("peak memory (tracemalloc): " + ", ".join(
+        f"{k} {v:.0f} MiB" for k, v in r["memory_mib"].items()))
+    return "\n".join(lines)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--models", nargs="+", choices=list(MODELS), default=list(MODELS))
+    parser.add_argument("--threads", nargs="+", type=int, default=[1, 2])
+    parser.add_argument("--repeats", type=int, default=15, help="timed rounds per measurement")
+    parser.add_argument("--eval-questions", type=int, default=5000,
+                        help="test questions evaluated one at a time (the slow reference)")
+    parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    args = parser.parse_args()
+
+    (x_train, t_train), (x_test, t_test), vocab = load_dates(default_data_path(), reverse=True)
+    V = len(vocab)
+    epoch_iters = len(x_train) // BATCH
+    header = (f"{platform.machine()}, {os.cpu_count()} cores, numpy {np.__version__}, BLAS: "
+              f"{blas_description()}\nV={V} D={D} H={H} N={BATCH} T_in={x_train.shape[1]} "
+              f"T_out={t_train.shape[1] - 1}; {epoch_iters} iterations an epoch; medians of "
+              f"{args.repeats} interleaved rounds")
+    print(header + "\n", flush=True)
+    results = {}
+    for name in args.models:
+        results[name] = bench_model(name, args, ((x_train, t_train), (x_test, t_test)), V)
+        print(report(name, results[name], args.threads, epoch_iters, len(x_test)) + "\n",
+              flush=True)
+
+    print("summary, at the thread setting that measured fastest for each model:")
+    for name, r in results.items():
+        best = r["best_threads"]
+        ours = r["iteration"][f"ours|{best}"]
+        print(f"  {name:<10} {best} thread(s): {ours * 1e3:.1f} ms/iteration, "
+              f"{ours / r['iteration'][f'floor|{best}']:.2f}x the matrix-product floor, "
+              f"{r['iteration'][f'book style|{best}'] / ours:.2f}x faster than the book style; "
+              f"evaluation {r['one_by_one'] / r['evaluation'][best]:.1f}x faster than one "
+              f"question at a time")
+    if args.json:
+        args.json.write_text(json.dumps(dict(header=header, repeats=args.repeats,
+                                             threads=args.threads, results=results), indent=1))
+        print(f"wrote {args.json}")
+
+
+if __name__ == "__main__":
+    main()

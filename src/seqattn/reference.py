@@ -1,0 +1,104 @@
+"""The book's way of doing things, kept for teaching and as the benchmark's reference.
+
+The models in this package compute exactly what the book's code computes, but faster:
+
+- ``TimeLSTM`` projects the inputs of all time steps in one matrix product; the book's
+  ``TimeLSTM`` (here ``StepwiseTimeLSTM``) runs one ``LSTM`` layer per step, each computing
+  ``x @ Wx + h @ Wh + b`` and its own small gradient products;
+- ``BatchedTimeAttention`` handles all decoder steps with batched matrix products; the book's
+  ``TimeAttention`` loops over them;
+- ``evaluate`` decodes a whole batch of questions at once; the book decodes one at a time.
+
+``book_style(model)`` swaps the first two into a model; ``evaluate_one_by_one`` is the third.
+The tests check that the results are the same; ``make bench`` measures the difference.
+"""
+import numpy as np
+
+from .attention import TimeAttention
+from .layers import LSTM
+
+
+class StepwiseTimeLSTM:
+    """The book's TimeLSTM: a Python list of one-step ``LSTM`` layers.
+
+    Same interface and results as ``layers.TimeLSTM``: xs (N, T, D) -> hs (N, T, H).
+    """
+
+    param_names = ("Wx", "Wh", "b")
+
+    def __init__(self, Wx, Wh, b, stateful=False):
+        self.params = [Wx, Wh, b]
+        self.grads = [np.zeros_like(Wx), np.zeros_like(Wh), np.zeros_like(b)]
+        self.stateful = stateful
+        self.h, self.c = None, None
+        self.dh = None
+        self.layers = None
+
+    def set_state(self, h, c=None):
+        self.h, self.c = h, c
+
+    def reset_state(self):
+        self.h, self.c = None, None
+
+    def forward(self, xs):
+        Wx, Wh, b = self.params
+        N, T, _ = xs.shape
+        H = Wh.shape[0]
+        if not self.stateful or self.h is None:
+            self.h = np.zeros((N, H), dtype=Wh.dtype)
+        if not self.stateful or self.c is None:
+            self.c = np.zeros((N, H), dtype=Wh.dtype)
+        hs = np.empty((N, T, H), dtype=Wh.dtype)
+        self.layers = []
+        for t in range(T):
+            layer = LSTM(*self.params)
+            self.h, self.c = layer.forward(xs[:, t, :], self.h, self.c)
+            hs[:, t, :] = self.h
+            self.layers.append(layer)
+        return hs
+
+    def backward(self, dhs):
+        Wx, _, _ = self.params
+        N, T, _ = dhs.shape
+        dxs = np.empty((N, T, Wx.shape[0]), dtype=dhs.dtype)
+        dh, dc = 0, 0
+        grads = [0, 0, 0]
+        for t in reversed(range(T)):
+            layer = self.layers[t]
+            dx, dh, dc = layer.backward(dhs[:, t, :] + dh, dc)
+            dxs[:, t, :] = dx
+            for i, grad in enumerate(layer.grads):
+                grads[i] += grad
+        for i, grad in enumerate(grads):
+            self.grads[i][...] = grad
+        self.dh = dh
+        return dxs
+
+
+def _stepwise(lstm):
+    """A StepwiseTimeLSTM on the same parameter and gradient arrays as lstm."""
+    stepwise = StepwiseTimeLSTM(*lstm.params, stateful=lstm.stateful)
+    stepwise.grads = lstm.grads  # the optimizer and model.grads keep working unchanged
+    return stepwise
+
+
+def book_style(model, lstm=True, attention=True):
+    """Turns a model's layers, in place, into the book's slower versions and returns the model:
+    stepwise TimeLSTMs (``lstm``), and the looping TimeAttention for attention models
+    (``attention``). The parameter and gradient arrays stay the same objects."""
+    if lstm:
+        model.encoder.lstm = _stepwise(model.encoder.lstm)
+        model.decoder.lstm = _stepwise(model.decoder.lstm)
+    if attention and hasattr(model.decoder, "attention"):
+        model.decoder.attention = TimeAttention()
+    return model
+
+
+def evaluate_one_by_one(model, x, t):
+    """Exact-match accuracy, decoding one question at a time as the book's ``eval_seq2seq``."""
+    correct = 0
+    for xi, ti in zip(x, t):
+        out = model.generate(xi[None, :], ti[0], len(ti) - 1)
+        ids = out[0] if isinstance(out, tuple) else out
+        correct += bool((ids[0] == ti[1:]).all())
+    return correct / len(x)
