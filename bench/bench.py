@@ -92,15 +92,15 @@ def blas_description():
                      f"{i['num_threads']} threads by default)" for i in infos)
 
 
-# The variants timed side by side: ours, the book's way, and each of the book's two choices alone.
+# The variants timed side by side: ours, the book's way, each of the book's two choices alone,
+# and ours in float64 (the book's code computes in float32 too).
 VARIANTS = {"ours": {}, "stepwise LSTM": dict(lstm=True, attention=False),
-            "loop attention": dict(lstm=False, attention=True), "book style": {}}
+            "loop attention": dict(lstm=False, attention=True),
+            "book style": dict(lstm=True, attention=True), "float64": {}}
 
 
 def build(name, variant, V):
-    model = MODELS[name](V, D, H, seed=0)
-    if variant == "book style":
-        return book_style(model)
+    model = MODELS[name](V, D, H, seed=0, dtype=np.float64 if variant == "float64" else np.float32)
     return book_style(model, **VARIANTS[variant]) if VARIANTS[variant] else model
 
 
@@ -180,25 +180,31 @@ def main():
               f"{blas_description()}\nV={V} D={D} H={H} N={BATCH} T_in={x_train.shape[1]} "
               f"T_out={t_train.shape[1] - 1}; {epoch_iters} iterations an epoch; medians of "
               f"{args.repeats} interleaved rounds")
-    print(header + "\n", flush=True)
+    printed = []
+
+    def say(text):
+        printed.append(text)
+        print(text, flush=True)
+
+    say(header + "\n")
     results = {}
     for name in args.models:
         results[name] = bench_model(name, args, ((x_train, t_train), (x_test, t_test)), V)
-        print(report(name, results[name], args.threads, epoch_iters, len(x_test)) + "\n",
-              flush=True)
+        say(report(name, results[name], args.threads, epoch_iters, len(x_test)) + "\n")
 
-    print("summary, at the thread setting that measured fastest for each model:")
+    say("summary, at the thread setting that measured fastest for each model:")
     for name, r in results.items():
         best = r["best_threads"]
         ours = r["iteration"][f"ours|{best}"]
-        print(f"  {name:<10} {best} thread(s): {ours * 1e3:.1f} ms/iteration, "
-              f"{ours / r['iteration'][f'floor|{best}']:.2f}x the matrix-product floor, "
-              f"{r['iteration'][f'book style|{best}'] / ours:.2f}x faster than the book style; "
-              f"evaluation {r['one_by_one'] / r['evaluation'][best]:.1f}x faster than one "
-              f"question at a time")
+        say(f"  {name:<10} {best} thread(s): {ours * 1e3:.1f} ms/iteration, "
+            f"{ours / r['iteration'][f'floor|{best}']:.2f}x the matrix-product floor, "
+            f"{r['iteration'][f'book style|{best}'] / ours:.2f}x faster than the book style; "
+            f"evaluation {r['one_by_one'] / r['evaluation'][best]:.1f}x faster than one "
+            f"question at a time")
     if args.json:
         args.json.write_text(json.dumps(dict(header=header, repeats=args.repeats,
-                                             threads=args.threads, results=results), indent=1))
+                                             threads=args.threads, results=results,
+                                             report="\n".join(printed)), indent=1) + "\n")
         print(f"wrote {args.json}")
 
 

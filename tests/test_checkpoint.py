@@ -102,3 +102,10 @@ def test_failed_save_keeps_the_previous_file(saved, monkeypatch):
     assert path.read_bytes() == before
     assert os.listdir(path.parent) == ["model.npz"]  # no temporary file left behind
     assert zipfile.is_zipfile(path)
+
+
+def test_saved_file_has_ordinary_permissions(saved):
+    _, path = saved
+    mask = os.umask(0)
+    os.umask(mask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~mask

@@ -19,6 +19,12 @@ class CheckpointError(ValueError):
     """A checkpoint file that cannot be read, or does not fit the model."""
 
 
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def save_params(model, path, **meta):
     """Writes model.params under their ``param_names`` to path (an .npz file).
 
@@ -31,6 +37,7 @@ def save_params(model, path, **meta):
     arrays[META_KEY] = np.array(json.dumps(info))
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
     try:
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it private; a checkpoint is not
         with os.fdopen(fd, "wb") as f:
             np.savez(f, **arrays)
             f.flush()

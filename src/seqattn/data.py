@@ -7,7 +7,7 @@ Every line of ``date.txt`` holds one question and its answer::
     TUESDAY, SEPTEMBER 25, 1984  _1984-09-25
 
 The question is padded with spaces to a fixed width (29 characters, the length of
-``"Wednesday, September 27, 1994"``), then comes the separator ``_`` and the answer
+``"Wednesday, September 17, 2003"``), then comes the separator ``_`` and the answer
 ``YYYY-MM-DD`` (10 characters): 40 characters a line. The separator doubles as the
 decoder's start character: the decoder reads ``_1994-09-2`` and has to write ``1994-09-27``.
 
@@ -32,7 +32,7 @@ import numpy as np
 
 # --- the layout of a line ------------------------------------------------------------------
 
-QUESTION_WIDTH = 29  # len("Wednesday, September 27, 1994")
+QUESTION_WIDTH = 29  # len("Wednesday, September 17, 2003"), the longest question
 ANSWER_WIDTH = 10  # len("1994-09-27")
 SEPARATOR = "_"  # between question and answer; also the decoder's start character
 PAD = " "  # pads a question to QUESTION_WIDTH

@@ -1,8 +1,10 @@
-"""The plotting helpers every chapter shares: attention heatmaps and training curves."""
+"""The plotting helpers every chapter shares: attention heatmaps, training curves and
+computation graphs."""
 import io
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
 
 def show_heatmap(attention, question, answer, ax=None, title=None):
@@ -70,3 +72,55 @@ def figure_png(fig, dpi=100):
     fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
     plt.close(fig)
     return buffer.getvalue()
+
+
+GRAPH_COLORS = {"data": ("#dbe9f6", "#2b6ca3"), "op": ("#fde3c8", "#c0641a"),
+                "layer": ("#e3f1df", "#3d7a33")}
+
+
+def draw_graph(nodes, edges, title=None):
+    """Draws a small computation graph in one compact style; returns the Axes.
+
+    nodes: {name: (x, y, label, kind)}, positions in inches; kind is "data" (an array, blue
+    box), "op" (an operation, orange) or "layer" (a layer, green). Boxes are sized to the label.
+    edges: (source, target, label) or (source, target, label, options), an arrow from source to
+    target labelled with, say, the shape of what flows along it. options: "color", "ls" (line
+    style), "rad" (curvature, as matplotlib's arc3) and "at" (the label's (x, y)).
+    """
+    sizes = {name: (0.09 * len(label) + 0.22, 0.32) for name, (_, _, label, _) in nodes.items()}
+    x0 = min(x - sizes[name][0] / 2 for name, (x, *_) in nodes.items()) - 0.3
+    x1 = max(x + sizes[name][0] / 2 for name, (x, *_) in nodes.items()) + 0.3
+    y0 = min(y for _, y, *_ in nodes.values()) - 0.5
+    y1 = max(y for _, y, *_ in nodes.values()) + 0.5
+    top = y1 + (0.3 if title else 0)
+    fig = plt.figure(figsize=(x1 - x0, top - y0))
+    ax = fig.add_axes((0, 0, 1, 1))  # one data unit is one inch, so the boxes fit their labels
+    boxes = {}
+    for name, (x, y, label, kind) in nodes.items():
+        w, h = sizes[name]
+        face, edge = GRAPH_COLORS[kind]
+        rounding = 0.16 if kind == "op" else 0.06
+        boxes[name] = FancyBboxPatch((x - w / 2, y - h / 2), w, h, fc=face, ec=edge, lw=1.2,
+                                     boxstyle=f"round,pad=0,rounding_size={rounding}", zorder=3)
+        ax.add_patch(boxes[name])
+        ax.text(x, y, label, ha="center", va="center", fontsize=10, zorder=4)
+    for source, target, label, *rest in edges:
+        options = rest[0] if rest else {}
+        color = options.get("color", "black")
+        (xa, ya), (xb, yb) = nodes[source][:2], nodes[target][:2]
+        # patchA/patchB clip the arrow at the boxes' edges
+        ax.add_patch(FancyArrowPatch((xa, ya), (xb, yb), arrowstyle="-|>", mutation_scale=11,
+                                     color=color, lw=1.2, ls=options.get("ls", "-"),
+                                     connectionstyle=f"arc3,rad={options.get('rad', 0)}",
+                                     patchA=boxes[source], patchB=boxes[target],
+                                     shrinkA=1, shrinkB=1, zorder=2))
+        if label:
+            x, y = options.get("at", ((xa + xb) / 2, (ya + yb) / 2 + 0.04))
+            ax.text(x, y, label, ha="center", va="bottom", fontsize=8, color=color, zorder=4,
+                    bbox=dict(boxstyle="square,pad=0.05", fc="white", ec="none", alpha=0.8))
+    if title:
+        ax.text((x0 + x1) / 2, top - 0.2, title, ha="center", va="center", fontsize=11)
+    ax.set_xlim(x0, x1)
+    ax.set_ylim(y0, top)
+    ax.axis("off")
+    return ax
