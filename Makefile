@@ -2,11 +2,14 @@
 #
 #   make book       set up .venv if needed, then build the HTML book into _build/html
 #   make test       set up, build the book, then ONE pytest run: tests/ + nbval on book/*.ipynb
+#                   (installs Debian's chromium first if missing, for tests/test_browser.py)
+#   make widgets    fetch the ipywidgets JavaScript the book serves itself (make book does it)
 #   make notebooks  re-execute every book/*.ipynb in place in a fresh kernel (stores widget state)
 #   make data       regenerate data/date.txt
 #   make compare    train the three models with the book's settings; accuracy and time per epoch
 #   make checkpoint the same, 5 epochs, writing data/attention_seq2seq.npz and data/comparison.json
-#   make clean      remove _build (keeps .venv and the fetched MathJax)
+#   make bench      speed and memory against the book-style reference; writes bench/results.json
+#   make clean      remove _build (keeps .venv and the fetched MathJax and widget JavaScript)
 #
 # Nothing here activates the venv: every tool is called as .venv/bin/... explicitly.
 
@@ -25,7 +28,19 @@ MATHJAX_SHA256  := 1b9c0a1c44df864e915690558e72adb9cc5203360daefd385084ced3b6c64
 MATHJAX_DIR     := _extra/_static/mathjax
 MATHJAX         := $(MATHJAX_DIR)/.mathjax-$(MATHJAX_VERSION)
 
-.PHONY: all book test notebooks data clean setup mathjax compare checkpoint
+# The ipywidgets JavaScript, likewise from the book (issue 5): @jupyter-widgets/html-manager (the
+# release matching ipywidgets 8.1.x) and require.js, fetched with npm pack (pinned, checksummed)
+# into _extra/_static/widgets (git-ignored), plus our own book/_widgets/widgets-config.js, which
+# points the AMD modules and fonts at that folder. _config.yml (nb_ipywidgets_js) loads them.
+HTML_MANAGER_VERSION := 1.0.15
+HTML_MANAGER_SHA256  := 2b9d65cb7913e1c7d671757a10008b32c9c2448d4429513371e55c07d6107638
+REQUIREJS_VERSION    := 2.3.8
+REQUIREJS_SHA256     := 777158e89275e16bd51aec3ef714fbcb5dc45789e7078659933bc814916d7dec
+WIDGETS_DIR          := _extra/_static/widgets
+WIDGETS_JS           := $(WIDGETS_DIR)/.html-manager-$(HTML_MANAGER_VERSION)-requirejs-$(REQUIREJS_VERSION)
+WIDGETS              := $(WIDGETS_JS) $(WIDGETS_DIR)/widgets-config.js
+
+.PHONY: all book test notebooks data clean setup mathjax widgets chromium compare checkpoint bench
 .DELETE_ON_ERROR:
 
 all: book
@@ -57,16 +72,43 @@ $(MATHJAX):
 	rm -rf "$$tmp"
 	touch $@
 
+widgets: $(WIDGETS)
+
+$(WIDGETS_JS):
+	rm -rf $(WIDGETS_DIR)
+	tmp=$$(mktemp -d) && \
+	(cd "$$tmp" && npm pack --silent @jupyter-widgets/html-manager@$(HTML_MANAGER_VERSION) \
+	                                 requirejs@$(REQUIREJS_VERSION) >/dev/null) && \
+	printf '%s  %s\n' $(HTML_MANAGER_SHA256) "$$tmp/jupyter-widgets-html-manager-$(HTML_MANAGER_VERSION).tgz" \
+	                  $(REQUIREJS_SHA256) "$$tmp/requirejs-$(REQUIREJS_VERSION).tgz" | sha256sum -c - && \
+	mkdir -p "$$tmp/hm" "$$tmp/rq" $(WIDGETS_DIR) && \
+	tar xzf "$$tmp/jupyter-widgets-html-manager-$(HTML_MANAGER_VERSION).tgz" -C "$$tmp/hm" && \
+	tar xzf "$$tmp/requirejs-$(REQUIREJS_VERSION).tgz" -C "$$tmp/rq" && \
+	(cd "$$tmp/hm/package/dist" && cp embed-amd.js embed.js.LICENSE.txt \
+	    *.woff2 *.woff *.ttf *.eot *.svg "$(CURDIR)/$(WIDGETS_DIR)/") && \
+	cp "$$tmp/rq/package/require.js" "$(CURDIR)/$(WIDGETS_DIR)/" && \
+	rm -rf "$$tmp"
+	touch $@
+
+$(WIDGETS_DIR)/widgets-config.js: book/_widgets/widgets-config.js $(WIDGETS_JS)
+	cp book/_widgets/widgets-config.js $@
+
+# The browser test (tests/test_browser.py) drives Debian's chromium through Playwright's driver
+# (never `playwright install`, which downloads browsers); CI runs as root on a fresh machine.
+chromium:
+	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
+
 # --- the book ------------------------------------------------------------------------------------
 
 # Notebooks are committed executed; the build renders their stored outputs (execute_notebooks: off).
-book: $(SETUP) $(MATHJAX)
+book: $(SETUP) $(MATHJAX) $(WIDGETS)
 	$(BIN)/jupyter-book build . -W --keep-going
 
 # One pytest run, one summary line: the unit tests (tests/, including the checks on the built
 # book) and strict nbval on every notebook under book/ (none yet: pytest then collects none there).
-test: book
-	$(BIN)/python -m pytest -p no:cacheprovider tests book --nbval --nbval-current-env
+test: book chromium
+	$(BIN)/python -m pytest -p no:cacheprovider tests book --nbval --nbval-current-env \
+	  --nbval-sanitize-with book/nbval_sanitize.cfg
 
 # Re-execute notebooks top to bottom, each in a fresh kernel, in place, printing the seconds each
 # took; nbclient stores the widget state in the notebook's metadata. JUPYTER_PATH puts the venv's
@@ -95,8 +137,13 @@ checkpoint: $(SETUP)
 	$(BIN)/python scripts/compare_models.py --epochs $(CHECKPOINT_EPOCHS) \
 	  --json data/comparison.json --checkpoint data/attention_seq2seq.npz
 
-# --- later ---------------------------------------------------------------------------------------
-# bench:      (issue 3) timing of the batched decoder; not part of `make test`.
+# --- benchmark -----------------------------------------------------------------------------------
+
+# Speed and memory of training and evaluation, ours beside the book-style reference and the
+# matrix-product floor, with 1 and 2 BLAS threads (a few minutes). Writes bench/results.json,
+# which the appendix "Making it fast" shows. Not part of `make test`: timings are no tests.
+bench: $(SETUP)
+	$(BIN)/python bench/bench.py --json bench/results.json
 
 clean:
 	rm -rf _build

@@ -3,6 +3,7 @@
 The book must work offline: no page may load a script or a stylesheet from outside the book,
 and every file a page does load must be in the build.
 """
+import json
 import re
 from html.parser import HTMLParser
 from pathlib import Path
@@ -95,3 +96,64 @@ def test_pages_with_math_load_mathjax_from_the_book():
     # MathJax's CommonHTML output loads its fonts from beside the script
     fonts = HTML / "_static" / "mathjax" / "output" / "chtml" / "fonts" / "woff-v2"
     assert any(fonts.glob("*.woff")), f"no MathJax fonts in {fonts.relative_to(HTML)}"
+
+
+# --- widgets (chapter 8): their state is in the notebook and the page; their JavaScript is ours --
+
+STATE_MIME = "application/vnd.jupyter.widget-state+json"
+VIEW_MIME = "application/vnd.jupyter.widget-view+json"
+# what _config.yml's nb_ipywidgets_js loads (`make widgets`), in this order
+WIDGET_SCRIPTS = ["_static/widgets/require.js", "_static/widgets/widgets-config.js",
+                  "_static/widgets/embed-amd.js"]
+MAX_STATE_BYTES = 5_000_000  # per page: every browser page's PNG is in the state
+
+
+def _widget_notebooks():
+    """{notebook path: (model ids its outputs display, its stored widget state)}."""
+    found = {}
+    for path in sorted((ROOT / "book").glob("*.ipynb")):
+        nb = json.loads(path.read_text(encoding="utf-8"))
+        views = {output["data"][VIEW_MIME]["model_id"]
+                 for cell in nb["cells"] if cell["cell_type"] == "code"
+                 for output in cell.get("outputs", []) if VIEW_MIME in output.get("data", {})}
+        if views:
+            state = nb["metadata"].get("widgets", {}).get(STATE_MIME, {}).get("state", {})
+            found[path] = (views, state)
+    return found
+
+
+def _local_scripts(page):
+    """The page's <script src> paths, relative to _build/html, without ?v=... queries."""
+    return [(page.parent / urlsplit(url).path).resolve().relative_to(HTML.resolve()).as_posix()
+            for tag, url in _parse(page).assets if tag == "script" and not _is_external(url)]
+
+
+def test_pages_that_show_widgets_hold_their_state():
+    notebooks = _widget_notebooks()
+    assert ROOT / "book" / "08_seeing_attention.ipynb" in notebooks, (
+        "chapter 8 shows no widgets: its attention browser is missing or was never executed")
+    for path, (views, state) in notebooks.items():
+        name = path.relative_to(ROOT)
+        missing = sorted(views - state.keys())
+        assert not missing, (f"{name} displays widgets whose state it does not hold {missing}: "
+                             "the static book would draw nothing there; run `make notebooks`")
+        size = len(json.dumps(state))
+        assert size < MAX_STATE_BYTES, f"{name} stores {size:,} bytes of widget state"
+        page = HTML / path.relative_to(ROOT).with_suffix(".html")
+        text = page.read_text(encoding="utf-8")
+        assert text.count(f'<script type="{STATE_MIME}">') == 1, (
+            f"{page.relative_to(HTML)} does not carry the widget state of {name}")
+        scripts = [s for s in _local_scripts(page) if s.startswith("_static/widgets/")]
+        assert scripts == WIDGET_SCRIPTS, (
+            f"{page.relative_to(HTML)} loads the widget scripts {scripts}, expected "
+            f"{WIDGET_SCRIPTS}, each once and in this order")
+
+
+def test_pages_without_widgets_load_no_widget_scripts():
+    # Jupyter Book 1 adds every *.js under the book's _static/ to every page; widget scripts
+    # there would run on every page and twice on widget pages (each view drawn twice)
+    widget_pages = {HTML / p.relative_to(ROOT).with_suffix(".html") for p in _widget_notebooks()}
+    loaded = [f"{page.relative_to(HTML)}: {script}"
+              for page in _pages() if page not in widget_pages
+              for script in _local_scripts(page) if script.startswith("_static/widgets/")]
+    assert not loaded, "pages without widgets load widget scripts:\n" + "\n".join(loaded)

@@ -45,3 +45,16 @@ def test_profile_accounts_for_the_iteration():
     parts = sum(ms for name, ms in rows.items() if name != "total")
     assert parts == pytest.approx(rows["total"])
     assert "forward" not in vars(model.encoder.lstm)  # the timing wrappers are gone again
+
+
+def test_thread_setting_from_the_environment(monkeypatch):
+    from seqattn import speed
+
+    monkeypatch.setenv("SEQATTN_BLAS_THREADS", "1")
+    assert speed._blas_threads_setting() == 1
+    monkeypatch.delenv("SEQATTN_BLAS_THREADS")
+    assert speed._blas_threads_setting() == speed.DEFAULT_BLAS_THREADS
+    for bad in ("two", "0", "-1"):
+        monkeypatch.setenv("SEQATTN_BLAS_THREADS", bad)
+        with pytest.raises(ValueError, match=f"SEQATTN_BLAS_THREADS.*{bad!r}"):
+            speed._blas_threads_setting()

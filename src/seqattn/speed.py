@@ -3,17 +3,33 @@ alone (the floor no NumPy code can beat), a per-layer profile, and the BLAS thre
 
 The appendix "Making it fast" and ``make bench`` (bench/bench.py) are built on these.
 """
+import os
 import time
 from contextlib import contextmanager
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-# The number of threads the BLAS library (OpenBLAS, under NumPy) may use for training and
-# evaluation. One thread measured fastest on our 2-core machine (see the README and
-# `make bench`): the products of a training step are small, and a second BLAS thread mostly
-# competes with everything else running.
-BLAS_THREADS = 1
+DEFAULT_BLAS_THREADS = 2
+
+
+def _blas_threads_setting():
+    """The BLAS thread count: $SEQATTN_BLAS_THREADS if set, else DEFAULT_BLAS_THREADS."""
+    value = os.environ.get("SEQATTN_BLAS_THREADS", "")
+    if not value:
+        return DEFAULT_BLAS_THREADS
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"SEQATTN_BLAS_THREADS must be a whole number of threads >= 1, "
+                         f"not {value!r}")
+    return int(value)
+
+
+# The number of threads the BLAS library (OpenBLAS, under NumPy) may use while the package
+# trains and evaluates. `make bench` measures 1 against 2 on our 2-core machine (the README
+# gives the figures): 2 is faster on an otherwise idle machine, but when other programs keep
+# the cores busy, OpenBLAS's threads wait for each other and 1 is much faster. Set
+# SEQATTN_BLAS_THREADS=1 on a busy or shared machine.
+BLAS_THREADS = _blas_threads_setting()
 
 
 def blas_threads(n=None):

@@ -54,8 +54,11 @@ class Trainer:
                     bar.set_postfix(loss=f"{np.mean(self.loss_history[-20:]):.3f}", refresh=False)
 
 
-def predict(model, x, start_id, length, batch_size=1000, threads=None):
+def predict(model, x, start_id, length, batch_size=256, threads=None):
     """The model's greedy answers to every question in x, decoded a batch at a time.
+
+    (A batch of 256 keeps the LSTM's arrays small enough for the CPU's caches: it measured
+    faster than 1,000 or all 5,000 at once, and needs a quarter of the memory.)
 
     Returns ids (N, length) and, for attention models, the attention weights (N, length, T)
     of that decoding (None for the others). threads: BLAS threads (default
@@ -73,12 +76,12 @@ def predict(model, x, start_id, length, batch_size=1000, threads=None):
     return np.concatenate(ids), (np.concatenate(weights) if weights else None)
 
 
-def evaluate(model, x, t, batch_size=1000, threads=None):
+def evaluate(model, x, t, batch_size=256, threads=None):
     """Exact-match accuracy: the share of questions whose whole answer is right."""
     return float(correct_answers(model, x, t, batch_size, threads).mean())
 
 
-def correct_answers(model, x, t, batch_size=1000, threads=None):
+def correct_answers(model, x, t, batch_size=256, threads=None):
     """A boolean per question (N,): did greedy decoding reproduce t[:, 1:] exactly?"""
     ids, _ = predict(model, x, t[:, 0], t.shape[1] - 1, batch_size, threads)
     return (ids == t[:, 1:]).all(axis=1)
