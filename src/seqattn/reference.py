@@ -15,30 +15,15 @@ The tests check that the results are the same; ``make bench`` measures the diffe
 import numpy as np
 
 from .attention import TimeAttention
-from .layers import LSTM
+from .layers import LSTM, TimeLSTM
 
 
-class StepwiseTimeLSTM:
+class StepwiseTimeLSTM(TimeLSTM):
     """The book's TimeLSTM: a Python list of one-step ``LSTM`` layers.
 
-    Same interface and results as ``layers.TimeLSTM``: xs (N, T, D) -> hs (N, T, H).
+    Same parameters, state handling and results as ``layers.TimeLSTM`` (whose constructor,
+    ``set_state`` and ``reset_state`` it inherits): xs (N, T, D) -> hs (N, T, H).
     """
-
-    param_names = ("Wx", "Wh", "b")
-
-    def __init__(self, Wx, Wh, b, stateful=False):
-        self.params = [Wx, Wh, b]
-        self.grads = [np.zeros_like(Wx), np.zeros_like(Wh), np.zeros_like(b)]
-        self.stateful = stateful
-        self.h, self.c = None, None
-        self.dh = None
-        self.layers = None
-
-    def set_state(self, h, c=None):
-        self.h, self.c = h, c
-
-    def reset_state(self):
-        self.h, self.c = None, None
 
     def forward(self, xs):
         Wx, Wh, b = self.params
