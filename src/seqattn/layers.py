@@ -290,7 +290,8 @@ class TimeLSTM:
         dtype = Wh.dtype
 
         xs_tm = np.ascontiguousarray(xs.transpose(1, 0, 2))  # (T, N, D)
-        gates = (xs_tm.reshape(T * N, D) @ Wx + b).reshape(T, N, 4 * H)  # all input projections
+        gates = (xs_tm.reshape(T * N, D) @ Wx).reshape(T, N, 4 * H)  # all input projections
+        gates += b  # in place: `@ Wx + b` would allocate a second array of this size
         hs = np.empty((T + 1, N, H), dtype=dtype)  # hs[0] is the initial state, hs[t+1] is h_t
         cs = np.empty((T + 1, N, H), dtype=dtype)
         tanh_cs = np.empty((T, N, H), dtype=dtype)
