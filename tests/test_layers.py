@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from seqattn.functions import sigmoid, softmax
+from seqattn.functions import sigmoid_inplace, softmax
 from seqattn.gradcheck import GradCheck, check_layer, numerical_gradient
 from seqattn.layers import (LSTM, Affine, Embedding, Softmax, SoftmaxWithLoss, TimeAffine,
                             TimeEmbedding, TimeLSTM, TimeSoftmaxWithLoss)
@@ -62,9 +62,12 @@ def test_float32_is_refused(rng):
 def test_functions():
     x = np.array([[-1000.0, 0.0, 1000.0], [1.0, 2.0, 3.0]])
     np.testing.assert_allclose(softmax(x).sum(axis=1), 1)
-    np.testing.assert_allclose(sigmoid(np.array([0.0, 3.0])), [0.5, 1 / (1 + np.exp(-3))])
+    x = np.array([0.0, 3.0, -2.0])
+    assert sigmoid_inplace(x) is x
+    np.testing.assert_allclose(x, 1 / (1 + np.exp(-np.array([0.0, 3.0, -2.0]))))
     with np.errstate(all="raise"):
-        sigmoid(np.array([-1e4, 1e4], dtype=np.float32))
+        np.testing.assert_array_equal(sigmoid_inplace(np.array([-1e4, 1e4], dtype=np.float32)),
+                                      [0, 1])
 
 
 def test_embedding(rng):

@@ -18,7 +18,7 @@ operation over all steps; only the LSTM's recurrence ``h_t = f(h_{t-1})`` is a P
 """
 import numpy as np
 
-from .functions import log_softmax, softmax
+from .functions import log_softmax, sigmoid_inplace, softmax
 
 
 class Embedding:
@@ -107,14 +107,6 @@ class SoftmaxWithLoss:
         return dx * (dout / len(self.t))
 
 
-def _sigmoid_inplace(x):
-    """x <- sigmoid(x), without temporary arrays: 0.5 * (1 + tanh(x / 2))."""
-    x *= 0.5
-    np.tanh(x, out=x)
-    x *= 0.5
-    x += 0.5
-
-
 def lstm_activate(A):
     """Turns the LSTM's pre-activations A (N, 4H) into its gates, in place, and returns A.
 
@@ -122,9 +114,9 @@ def lstm_activate(A):
     tanh), i (input, sigmoid), o (output, sigmoid).
     """
     H = A.shape[-1] // 4
-    _sigmoid_inplace(A[..., :H])
+    sigmoid_inplace(A[..., :H])
     np.tanh(A[..., H:2 * H], out=A[..., H:2 * H])
-    _sigmoid_inplace(A[..., 2 * H:])
+    sigmoid_inplace(A[..., 2 * H:])
     return A
 
 
