@@ -124,7 +124,7 @@ def bench_model(name, args, data, V):
     best = min(args.threads, key=lambda n: iteration[("ours", n)])
     n = args.eval_questions
     with threadpool_limits(best, user_api="blas"):
-        one_by_one = seconds(lambda: evaluate_one_by_one(book, x_test[:n], t_test[:n]))
+        one_by_one = seconds(lambda: evaluate_one_by_one(book, x_test[:n], t_test[:n], best))
         one_by_one *= len(x_test) / n
         memory = {"training iteration, ours": peak_mib(training_step(ours, x_train, t_train, 3)),
                   "training iteration, book style": peak_mib(

@@ -16,6 +16,7 @@ import numpy as np
 
 from .attention import TimeAttention
 from .layers import LSTM, TimeLSTM
+from .train import evaluate
 
 
 class StepwiseTimeLSTM(TimeLSTM):
@@ -79,11 +80,7 @@ def book_style(model, lstm=True, attention=True):
     return model
 
 
-def evaluate_one_by_one(model, x, t):
-    """Exact-match accuracy, decoding one question at a time as the book's ``eval_seq2seq``."""
-    correct = 0
-    for xi, ti in zip(x, t):
-        out = model.generate(xi[None, :], ti[0], len(ti) - 1)
-        ids = out[0] if isinstance(out, tuple) else out
-        correct += bool((ids[0] == ti[1:]).all())
-    return correct / len(x)
+def evaluate_one_by_one(model, x, t, threads=None):
+    """Exact-match accuracy, decoding one question at a time as the book's ``eval_seq2seq``
+    does: ``evaluate`` with batches of one."""
+    return evaluate(model, x, t, batch_size=1, threads=threads)

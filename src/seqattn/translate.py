@@ -1,4 +1,5 @@
 """Asking a trained model one question: ``translate(model, vocab, "Aug 8, 2001")``."""
+from .train import predict
 
 
 def translate(model, vocab, question):
@@ -12,8 +13,7 @@ def translate(model, vocab, question):
     wider than the model's input width (stating the limit).
     """
     x = vocab.encode_question(question)[None, :]
-    out = model.generate(x, vocab.start_id, vocab.answer_width)
-    ids, weights = out if isinstance(out, tuple) else (out, None)
+    ids, weights = predict(model, x, vocab.start_id, vocab.answer_width)
     answer = vocab.decode(ids[0])
     if weights is None:
         return answer, None
