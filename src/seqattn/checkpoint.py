@@ -31,10 +31,16 @@ def save_params(model, path, **meta):
     The model's class and ``config`` (sizes) and any extra JSON-serialisable ``meta`` are
     stored too, as a JSON string.
     """
-    path = Path(path)
     arrays = dict(zip(model.param_names, model.params))
     info = {"class": type(model).__name__, "config": getattr(model, "config", {}), **meta}
-    arrays[META_KEY] = np.array(json.dumps(info))
+    save_arrays(path, arrays, info)
+
+
+def save_arrays(path, arrays, meta):
+    """Writes named arrays and a JSON-serialisable meta dict to path (.npz), atomically."""
+    path = Path(path)
+    arrays = dict(arrays)
+    arrays[META_KEY] = np.array(json.dumps(meta))
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
     try:
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it private; a checkpoint is not

@@ -96,6 +96,44 @@ def format_question(day, style, case="title", zero_pad=False):
     return text
 
 
+def question_format(question):
+    """The (style, case) a question is written in, read off its text: the inverse of
+    ``format_question`` up to zero padding.
+
+    style: ``"short"`` if it contains ``/``, ``"full"`` if it starts with a weekday, else
+    ``"long"`` for a full month name and ``"medium"`` for an abbreviated one ("May" is both:
+    it counts as long). case: ``"upper"``, ``"lower"`` or ``"title"`` from its letters, and
+    ``"none"`` for a question without letters (the short style). Raises ValueError for text
+    that is none of these.
+    """
+    text = question.strip()
+    letters = "".join(c for c in text if c.isalpha())
+    if "/" in text:
+        if letters:
+            raise ValueError(f"{question!r} mixes the short style (/) with letters")
+        return "short", "none"
+    words = [w.strip(",").lower() for w in text.split()]
+    months = [m.lower() for m in MONTHS]
+    if words and words[0] in [d.lower() for d in WEEKDAYS]:
+        style = "full"
+        words = words[1:]
+    elif words and words[0] in months:
+        style = "long"
+    elif words and words[0] in [m[:3] for m in months]:
+        style = "medium"
+    else:
+        raise ValueError(f"{question!r} is not in one of the styles {STYLES}")
+    if not words or words[0] not in months + [m[:3] for m in months]:
+        raise ValueError(f"{question!r} has no month after its weekday")
+    if letters.isupper():
+        case = "upper"
+    elif letters.islower():
+        case = "lower"
+    else:
+        case = "title"
+    return style, case
+
+
 def generate_dates(n=DEFAULT_N, seed=DEFAULT_SEED):
     """Returns ``n`` lines (without newline), each a unique question and its answer.
 
