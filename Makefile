@@ -6,8 +6,9 @@
 #   make widgets    fetch the ipywidgets JavaScript the book serves itself (make book does it)
 #   make notebooks  re-execute every book/*.ipynb in place in a fresh kernel (stores widget state)
 #   make data       regenerate data/date.txt
-#   make compare    train the three models with the book's settings; accuracy and time per epoch
-#   make checkpoint the same, 5 epochs, writing data/attention_seq2seq.npz and data/comparison.json
+#   make experiments        the record of the book-scale runs the chapters show (hours; resumable):
+#                           data/experiments.json and the shipped attention checkpoints
+#   make experiments-small  the small preset's runs that the exercises quote (about 25 minutes)
 #   make bench      speed and memory against the book-style reference; writes bench/results.json
 #   make clean      remove _build (keeps .venv and the fetched MathJax and widget JavaScript)
 #
@@ -40,8 +41,8 @@ WIDGETS_DIR          := _extra/_static/widgets
 WIDGETS_JS           := $(WIDGETS_DIR)/.html-manager-$(HTML_MANAGER_VERSION)-requirejs-$(REQUIREJS_VERSION)
 WIDGETS              := $(WIDGETS_JS) $(WIDGETS_DIR)/widgets-config.js
 
-.PHONY: all book test notebooks data clean setup mathjax widgets chromium compare checkpoint bench \
-        experiments experiments-small
+.PHONY: all book test notebooks data clean setup mathjax widgets chromium bench experiments \
+        experiments-small
 .DELETE_ON_ERROR:
 
 all: book
@@ -125,23 +126,10 @@ data: $(SETUP)
 
 # --- experiments ---------------------------------------------------------------------------------
 
-# Train the three models with the book's settings and print accuracy and seconds per epoch
-# (about 3 x 3 x 55 s on 2 cores). EPOCHS=5 make compare for more.
-EPOCHS ?= 3
-compare: $(SETUP)
-	$(BIN)/python scripts/compare_models.py --epochs $(EPOCHS)
-
-# The files the book ships, from one real run of all three models (about 15 x 50 s): the
-# trained AttentionSeq2seq and every model's losses and test accuracy per epoch.
-CHECKPOINT_EPOCHS ?= 5
-checkpoint: $(SETUP)
-	$(BIN)/python scripts/compare_models.py --epochs $(CHECKPOINT_EPOCHS) \
-	  --json data/comparison.json --checkpoint data/attention_seq2seq.npz
-
 # The record of every claim the chapters make about training: the three models x {reversed, as
 # written} x 3 seeds x 10 epochs with the book's settings, in data/experiments.json, rewritten
 # after every epoch. Resumable: stop it at any time and run it again. Two runs at once with one
-# BLAS thread each (JOBS=1 for one); about 80 minutes on an idle 2-core machine. It also ships
+# BLAS thread each (JOBS=1 for one); about 4 hours on our 2-core machine. It also ships
 # the attention model of seed 0 after epochs 1, 2 and 10 for chapter 8.
 JOBS ?= 2
 SHIPPED_RUN := attention-reversed-seed0
@@ -151,9 +139,16 @@ experiments: $(SETUP)
 	  --checkpoint $(SHIPPED_RUN):2:data/attention_seq2seq_epoch2.npz \
 	  --checkpoint $(SHIPPED_RUN):10:data/attention_seq2seq.npz
 
-# The same grid with the small preset (data/experiments-small.json): a few minutes.
+# The small preset's grid, which the chapters' exercises quote: the three models x {reversed,
+# as written, left-padded} x 3 seeds (data/experiments-small.json), and attention without
+# gradient clipping and with half the hidden size (-noclip, -h64). About 25 minutes.
+SMALL := $(BIN)/python scripts/experiments.py --preset small --jobs $(JOBS)
 experiments-small: $(SETUP)
-	$(BIN)/python scripts/experiments.py --preset small --jobs $(JOBS)
+	$(SMALL) --orders reversed as-written left-padded
+	$(SMALL) --models attention --orders reversed --set max_grad=null \
+	  --record data/experiments-small-noclip.json
+	$(SMALL) --models attention --orders reversed --set hidden_size=64 \
+	  --record data/experiments-small-h64.json
 
 # --- benchmark -----------------------------------------------------------------------------------
 

@@ -35,6 +35,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from seqattn import experiment as ex
+from seqattn.speed import BLAS_THREADS
 
 
 def parse_changes(parser, pairs):
@@ -62,7 +63,8 @@ def main(argv=None):
                         help="change settings of the preset")
     parser.add_argument("--jobs", type=int, default=2, help="runs trained at once")
     parser.add_argument("--threads", type=int,
-                        help="BLAS threads per job (default: 1 with --jobs > 1, else 2)")
+                        help="BLAS threads per job (default: 1 with --jobs > 1, else "
+                             "$SEQATTN_BLAS_THREADS or 2)")
     parser.add_argument("--record", type=Path, help="the JSON record (default: the preset's)")
     parser.add_argument("--state-dir", type=Path, help="default: _runs/<record name>")
     parser.add_argument("--checkpoint", action="append", default=[], metavar="RUN:EPOCH:PATH")
@@ -77,7 +79,9 @@ def main(argv=None):
         parser.error("--jobs and --threads must be >= 1")
     if any(s < 0 for s in args.seeds):
         parser.error("seeds are whole numbers >= 0")
-    threads = args.threads or (1 if args.jobs > 1 else 2)
+    # one BLAS thread per job when several run at once; else the package's setting
+    # (SEQATTN_BLAS_THREADS, default 2)
+    threads = args.threads or (1 if args.jobs > 1 else BLAS_THREADS)
     record_path = args.record or ex.record_path(args.preset)
     state_dir = args.state_dir or Path("_runs") / record_path.stem
     state_dir.mkdir(parents=True, exist_ok=True)

@@ -113,6 +113,8 @@ def test_an_epoch_records_consistent_figures():
     assert sum(entry["correct"].values()) == round(entry["accuracy"] * n_test)
     assert all(0 <= c <= n_test for c in entry["correct_chars"])
     assert len(entry["correct_chars"]) == 10
+    assert 0 < entry["grad_norm_median"] <= entry["grad_norm_max"]
+    assert 0 <= entry["grad_norms_above_5"] <= 4
     # every answer has the same '-' at positions 5 and 8 (YYYY-MM-DD): most are learnt at once
     assert entry["loss"] < np.log(len(data[2]))
 
@@ -261,3 +263,35 @@ def test_loss_curves_place_each_point_at_its_last_iteration():
     curves, ends = ex.loss_curves(fake_record(), "peeky", "reversed")
     assert curves.tolist() == [[2.1, 1.9], [3.1, 2.9]]
     assert ends.tolist() == [20, 30]  # 30 iterations an epoch: windows 1-20 and 21-30
+
+
+def test_first_below_and_first_epoch_reaching_find_the_first_and_say_never():
+    record = fake_record()
+    assert ex.first_below(record, "peeky", "reversed", 2.0) == [30, None]
+    assert ex.first_below(record, "peeky", "reversed", 3.0) == [20, 30]
+    assert ex.first_epoch_reaching(record, "peeky", "reversed", 0.5) == [None, 1]
+
+
+def test_plot_record_draws_the_mean_and_the_range_of_the_seeds():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from seqattn.plot import plot_record
+
+    axes = plot_record(fake_record(), models=["peeky"], orders=["reversed"], plateau=1.1)
+    loss_ax, acc_ax = axes[:, 0]
+    assert acc_ax.lines[0].get_ydata().tolist() == [50.0]  # mean of 25% and 75%, in percent
+    band = acc_ax.collections[0].get_paths()[0].vertices[:, 1]
+    assert band.min() == 25.0 and band.max() == 75.0
+    assert loss_ax.lines[0].get_ydata().tolist() == pytest.approx([2.6, 2.4])
+    assert "2 seeds" in acc_ax.get_legend().get_texts()[0].get_text()
+    plt.close("all")
+
+
+def test_table_prints_the_mean_and_range_of_each_epoch():
+    lines = ex.table(fake_record(), models=["peeky"], orders=["reversed"]).splitlines()
+    assert lines[0].split() == ["accuracy", "(%)", "epoch", "1"]
+    assert lines[1].split() == ["peeky,", "reversed", "50.0"]
+    assert lines[2].split() == ["range", "of", "2", "seeds", "25.0-75.0"]
+    loss = ex.table(fake_record(), "loss", models=["peeky"], orders=["reversed"])
+    assert loss.splitlines()[1].split()[-1] == "2.500"

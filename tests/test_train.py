@@ -31,6 +31,26 @@ def test_same_seed_same_history(dates):
     assert a.loss_history != c.loss_history
 
 
+def test_gradient_norms_are_recorded_before_clipping(dates):
+    (x, t), _, vocab = dates
+    norms = {}
+    for max_grad in (None, 1e-3):
+        model = AttentionSeq2seq(len(vocab), 8, 32, seed=0)
+        trainer = Trainer(model, Adam(), seed=0)
+        trainer.fit(x[:256], t[:256], epochs=1, batch_size=64, max_grad=max_grad,
+                    progress=False)
+        assert len(trainer.grad_norm_history) == len(trainer.loss_history) == 4
+        norms[max_grad] = trainer.grad_norm_history
+    # the first step's gradients are the same either way, and far above the clipping norm
+    assert norms[None][0] == pytest.approx(norms[1e-3][0]) and norms[None][0] > 0.01
+    # with max_grad=None nothing is clipped: the recorded norm is the norm Adam received
+    model = AttentionSeq2seq(len(vocab), 8, 32, seed=0)
+    first_batch = np.random.default_rng(0).permutation(256)[:64]  # the trainer's first batch
+    model.forward(x[first_batch], t[first_batch])
+    model.backward()
+    assert clip_grads(model.grads, np.inf) == pytest.approx(norms[None][0])
+
+
 def test_attention_model_learns_a_small_slice_in_seconds(dates):
     (x, t), _, vocab = dates
     model = AttentionSeq2seq(len(vocab), 16, 64, seed=0)

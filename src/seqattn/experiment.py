@@ -11,6 +11,9 @@ every epoch, :func:`train_epoch` records
 - ``accuracy``: exact-match accuracy on the test questions, ``correct``: how many of them
   were right per question format (``"long/title"``, ``"short/none"``, ...: :func:`format_key`),
   and ``correct_chars``: how many answers had the right character at each of the A positions;
+- ``grad_norm_median``, ``grad_norm_max`` and ``grad_norms_above_5``: the global norm of the
+  gradients before clipping, over the epoch's iterations (5 is the book's clipping norm; the
+  book preset's record was made before these were added and does not have them);
 - ``train_seconds`` and ``eval_seconds``.
 
 The seed sets the model's initial weights and the order of the mini-batches. The split into
@@ -229,7 +232,9 @@ def train_epoch(run, data, threads=None):
                 max_grad=s["max_grad"], progress=False, threads=threads)
     train_seconds = time.perf_counter() - start
     losses = np.array(trainer.loss_history[first:])
-    del trainer.loss_history[:]  # the record keeps the curve; no need to grow a list
+    norms = np.array(trainer.grad_norm_history[first:])
+    # the record keeps what it needs; no need to grow the lists
+    del trainer.loss_history[:], trainer.grad_norm_history[:]
     start = time.perf_counter()
     ids, _ = predict(run.model, x_test, t_test[:, 0], t_test.shape[1] - 1, threads=threads)
     char_right = ids == t_test[:, 1:]  # (N, A)
@@ -242,6 +247,9 @@ def train_epoch(run, data, threads=None):
             "accuracy": float(right.mean()),
             "correct": count_by_format(format_keys(x_test, vocab), right),
             "correct_chars": [int(v) for v in char_right.sum(axis=0)],
+            "grad_norm_median": round(float(np.median(norms)), 4),
+            "grad_norm_max": round(float(norms.max()), 4),
+            "grad_norms_above_5": int((norms > 5).sum()),
             "train_seconds": round(train_seconds, 2), "eval_seconds": round(eval_seconds, 3)}
 
 
@@ -394,3 +402,56 @@ def summarize(record, key="accuracy"):
                 continue
             out[(model, order)] = (values.mean(0), values.min(0), values.max(0))
     return out
+
+
+def first_below(record, model, order, loss):
+    """For each seed, the first iteration at which the 20-iteration mean loss is below loss
+    (the last iteration of that window), or None if it never is: a (seeds,) list."""
+    curves, ends = loss_curves(record, model, order)
+    return [int(ends[np.argmax(c < loss)]) if (c < loss).any() else None for c in curves]
+
+
+def first_epoch_reaching(record, model, order, accuracy):
+    """For each seed, the first epoch after which the test accuracy is at least accuracy, or
+    None if it never is: a (seeds,) list."""
+    values = series(record, model, order)
+    return [int(np.argmax(v >= accuracy)) + 1 if (v >= accuracy).any() else None
+            for v in values]
+
+
+def table(record, key="accuracy", models=tuple(MODELS), orders=("reversed", "as-written"),
+          epochs=None):
+    """A text table of one per-epoch figure: a row per model and order, a column per epoch,
+    each cell the mean over the seeds and, below it, the range (lowest-highest). Accuracies are
+    printed in percent, other figures as they are."""
+    percent = key == "accuracy"
+
+    def cell(v):
+        return f"{v * 100:.1f}" if percent else f"{v:.3f}"
+
+    rows = []
+    for model in models:
+        for order in orders:
+            try:
+                values = series(record, model, order, key)
+            except KeyError:
+                continue
+            rows.append((f"{model}, {order}", values))
+    if not rows:
+        raise KeyError(f"the record has none of {list(models)} x {list(orders)}")
+    shown = epochs or range(1, min(v.shape[1] for _, v in rows) + 1)
+    width = max(len(cell(v)) * 2 + 1 for _, values in rows for v in values.ravel()) + 1
+    width = max(width, 8)
+    name_width = max(len(name) for name, _ in rows) + 2
+    unit = " (%)" if percent else ""
+    lines = [f"{key + unit:<{name_width}}" + "".join(f"{'epoch ' + str(e):>{width}}"
+                                                     for e in shown)]
+    for name, values in rows:
+        n = len(values)
+        have = [e for e in shown if e <= values.shape[1]]  # a grid still running has fewer
+        means = "".join(f"{cell(values[:, e - 1].mean()):>{width}}" for e in have)
+        ranges = "".join(f"{cell(values[:, e - 1].min()) + '-' + cell(values[:, e - 1].max()):>{width}}"
+                         for e in have)
+        lines.append(f"{name:<{name_width}}" + means)
+        lines.append(f"{'  range of ' + str(n) + ' seeds':<{name_width}}" + ranges)
+    return "\n".join(lines)

@@ -124,3 +124,56 @@ def draw_graph(nodes, edges, title=None):
     ax.set_ylim(y0, top)
     ax.axis("off")
     return ax
+
+
+MODEL_COLORS = {"baseline": "#1f77b4", "peeky": "#ff7f0e", "attention": "#2ca02c"}
+MODEL_LABELS = {"baseline": "Seq2seq", "peeky": "PeekySeq2seq", "attention": "AttentionSeq2seq"}
+ORDER_LABELS = {"reversed": "reversed questions", "as-written": "questions as written",
+                "left-padded": "as written, padding in front"}
+
+
+def plot_band(ax, x, values, color, label=None, marker=None):
+    """The mean over the rows of values (runs, points) as a line, and the range from the
+    lowest to the highest run as a band of the same colour."""
+    values = np.asarray(values)
+    ax.fill_between(x, values.min(axis=0), values.max(axis=0), color=color, alpha=0.25, lw=0)
+    ax.plot(x, values.mean(axis=0), color=color, label=label, marker=marker, ms=4, lw=1.6)
+
+
+def plot_record(record, models=("baseline", "peeky", "attention"),
+                orders=("reversed", "as-written"), plateau=None, axes=None):
+    """A record of experiments (``seqattn.experiment``) as a grid of plots: one column per
+    question order; the training loss (the mean of every 20 iterations) on top, the test
+    accuracy after every epoch below. Each model is one colour: its mean over the seeds as a
+    line, their range (lowest to highest) as a band. plateau: draw this loss as a dotted line.
+    Returns the axes (2, len(orders))."""
+    from . import experiment  # here, not at the top: experiment imports the models
+
+    if axes is None:
+        _, axes = plt.subplots(2, len(orders), figsize=(5.2 * len(orders), 6.4), sharey="row",
+                               squeeze=False)
+    for column, order in zip(axes.T, orders):
+        loss_ax, acc_ax = column
+        for model in models:
+            curves, ends = experiment.loss_curves(record, model, order)
+            accuracy = experiment.series(record, model, order)
+            label = f"{MODEL_LABELS[model]} ({len(accuracy)} seed{'s' * (len(accuracy) > 1)})"
+            color = MODEL_COLORS[model]
+            plot_band(loss_ax, ends, curves, color, label)
+            plot_band(acc_ax, np.arange(1, accuracy.shape[1] + 1), accuracy * 100, color,
+                      label, marker="o")
+        if plateau is not None:
+            loss_ax.axhline(plateau, color="0.3", ls=":", lw=1)
+        loss_ax.set_yscale("log")
+        loss_ax.set_title(ORDER_LABELS.get(order, order), fontsize=11)
+        loss_ax.set_xlabel("iteration")
+        acc_ax.set_xlabel("epoch")
+        acc_ax.set_ylim(-3, 103)
+        acc_ax.xaxis.get_major_locator().set_params(integer=True)
+        for ax in column:
+            ax.grid(alpha=0.3)
+    axes[0, 0].set_ylabel("training loss (mean of 20 iterations)")
+    axes[1, 0].set_ylabel("test accuracy (%)")
+    axes[1, 0].legend(loc="center right", fontsize=9)
+    axes[0, 0].figure.tight_layout()
+    return axes

@@ -13,15 +13,16 @@ from .speed import blas_threads
 class Trainer:
     """Trains a model with shuffled mini-batches.
 
-    ``loss_history`` collects the loss of every iteration, over all ``fit`` calls. The
-    shuffling comes from its own generator, seeded once: two trainers with the same seed, model
+    ``loss_history`` collects the loss of every iteration, over all ``fit`` calls, and
+    ``grad_norm_history`` the global norm of the gradients before clipping. The shuffling
+    comes from its own generator, seeded once: two trainers with the same seed, model
     and data produce identical histories, and successive ``fit`` calls see fresh orders.
     """
 
     def __init__(self, model, optimizer, seed=0):
         self.model, self.optimizer = model, optimizer
         self.rng = np.random.default_rng(seed)
-        self.loss_history = []
+        self.loss_history, self.grad_norm_history = [], []
 
     def fit(self, x, t, epochs=1, batch_size=32, max_grad=None, progress=True, threads=None):
         """Runs ``epochs`` passes over (x, t); an incomplete last batch is left out, as in the
@@ -46,10 +47,11 @@ class Trainer:
                 batch = order[it * batch_size:(it + 1) * batch_size]
                 loss = model.forward(x[batch], t[batch])
                 model.backward()
-                if max_grad is not None:
-                    clip_grads(model.grads, max_grad)
+                # the norm is measured either way; with max_grad=None nothing is clipped
+                norm = clip_grads(model.grads, np.inf if max_grad is None else max_grad)
                 self.optimizer.update(model.params, model.grads)
                 self.loss_history.append(float(loss))
+                self.grad_norm_history.append(norm)
                 if it % 20 == 0:
                     bar.set_postfix(loss=f"{np.mean(self.loss_history[-20:]):.3f}", refresh=False)
 
