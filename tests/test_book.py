@@ -105,7 +105,7 @@ VIEW_MIME = "application/vnd.jupyter.widget-view+json"
 # what _config.yml's nb_ipywidgets_js loads (`make widgets`), in this order
 WIDGET_SCRIPTS = ["_static/widgets/require.js", "_static/widgets/widgets-config.js",
                   "_static/widgets/embed-amd.js"]
-MAX_STATE_BYTES = 5_000_000  # per page: every browser page's PNG is in the state
+MAX_STATE_BYTES = 3_000_000  # per page: every PNG of the browser (pages x epochs) is in it
 
 
 def _widget_notebooks():

@@ -3,16 +3,20 @@
 The built page is served from 127.0.0.1 and opened in headless Debian chromium through
 Playwright's driver (never `playwright install`: `make chromium` installs Debian's browser).
 Every request that leaves 127.0.0.1 is aborted and counted as a failure. The test checks that
-each stored widget is drawn exactly once, then moves the slider with the arrow keys and by
-typing into its readout, and asserts that the visible map and text change every time and are
-the ones stored for that page. It saves a screenshot as _build/browser-08.png.
+each stored widget is drawn exactly once, then moves the question slider with the arrow keys and
+by typing into its readout, and asserts that the visible map and text change every time and are
+the ones stored for that question at the epoch shown. Then it clicks every epoch button and
+asserts that the map and text change, that the question stays the same, and that the slider
+still works at that epoch. It saves a screenshot as _build/browser-08.png.
 
-It skips when _build/html is missing (run `make book`); under CI (CI=true) a missing chromium or
-playwright is a failure, not a skip.
+The browser tests skip when _build/html is missing (run `make book`); under CI (CI=true) a
+missing chromium or playwright is a failure, not a skip. The last tests check, with no browser,
+how seqattn.browser builds the pages and links the controls.
 """
 import functools
 import hashlib
 import html
+import io
 import json
 import os
 import re
@@ -22,6 +26,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,9 +38,6 @@ IN_CI = os.environ.get("CI", "").lower() == "true"
 # Seen on every Jupyter Book 1 page, harmless: sphinx-thebe puts its inline script in twice.
 HARMLESS_ERRORS = ("Identifier 'THEBE_JS_URL' has already been declared",)
 
-pytestmark = pytest.mark.skipif(
-    not HTML.is_dir(), reason="_build/html does not exist: run `make book` (or `make test`) first"
-)
 
 
 def _need(ok, reason):
@@ -53,6 +55,8 @@ class _QuietHandler(SimpleHTTPRequestHandler):
 @pytest.fixture(scope="module")
 def base_url():
     """_build/html served on 127.0.0.1 at a free port, from a thread."""
+    if not HTML.is_dir():
+        pytest.skip("_build/html does not exist: run `make book` (or `make test`) first")
     handler = functools.partial(_QuietHandler, directory=str(HTML))
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -147,14 +151,17 @@ def test_every_widget_is_drawn_exactly_once(browser_page):
         "2 = the widget scripts ran twice)")
     sliders = sum(m["model_name"] == "IntSliderModel" for m in state.values())
     assert page.locator(".widget-slider").count() == sliders == 1
+    buttons = sum(m["model_name"] == "ToggleButtonsModel" for m in state.values())
+    assert page.locator(".widget-toggle-buttons").count() == buttons == 1
 
 
 def _visible(page):
-    """What the reader sees beside the browser's slider: its readout, the text of the page
-    the stack shows, and a hash of the pixels of the visible map."""
+    """What the reader sees in the browser: the slider's readout, the text of the page shown
+    beside the controls, and a hash of the pixels of the visible map."""
     slider = page.locator(".widget-slider").first
-    box = slider.locator("xpath=..")  # the VBox holding the slider and the stack
-    shown = box.locator("xpath=./*[not(contains(@class, 'widget-slider'))]")
+    box = slider.locator("xpath=..")  # the VBox holding the controls and the pages
+    shown = box.locator("xpath=./*[not(contains(@class, 'widget-slider')) and "
+                        "not(contains(@class, 'widget-toggle-buttons'))]")
     text = " ".join(shown.all_inner_texts()).split()
     images = [im for im in box.locator("img").all() if im.is_visible()]
     assert len(images) == 1, f"{len(images)} maps visible beside the slider, expected 1"
@@ -163,33 +170,41 @@ def _visible(page):
     return readout, " ".join(text), pixels
 
 
-def _stored_page_texts(state):
-    """The text of every page of the browser's Stack, from the stored state, in order
-    (None if the state holds no Stack)."""
+def _stored_browser(state):
+    """The browser as stored: (the epoch buttons' labels, the index of the epoch shown first,
+    the text of every page, one list per epoch in the buttons' order); None if the state holds
+    no Stack of Stacks."""
     def model(ref):
         return state[ref.removeprefix("IPY_MODEL_")]
 
-    stacks = [m["state"] for m in state.values() if m["model_name"] == "StackModel"]
-    if len(stacks) != 1:
-        return None
-    texts = []
-    for ref in stacks[0]["children"]:
-        html_models = [model(c)["state"] for c in model(ref)["state"]["children"]
+    def text(box):
+        html_models = [model(c)["state"] for c in box["state"]["children"]
                        if model(c)["model_name"] == "HTMLModel"]
-        text = html.unescape(re.sub(r"<[^>]+>", " ", html_models[0]["value"]))
-        texts.append(" ".join(text.split()))
-    return texts
+        return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", html_models[0]["value"])).split())
+
+    stacks = [m["state"] for m in state.values() if m["model_name"] == "StackModel"]
+    outer = [s for s in stacks
+             if all(model(c)["model_name"] == "StackModel" for c in s["children"])]
+    buttons = [m["state"] for m in state.values() if m["model_name"] == "ToggleButtonsModel"]
+    if len(outer) != 1 or len(buttons) != 1:
+        return None
+    pages = [[text(model(p)) for p in model(epoch)["state"]["children"]]
+             for epoch in outer[0]["children"]]
+    return buttons[0]["_options_labels"], buttons[0]["index"], pages
 
 
-def test_slider_changes_the_visible_map_and_text(browser_page):
-    page, _ = browser_page
-    state = _stored_state(page)
-    sliders = [m["state"] for m in state.values() if m["model_name"] == "IntSliderModel"]
-    assert sliders, "no slider in the stored widget state"
-    last = sliders[0]["max"]
-    assert last >= 49, f"the slider has {last + 1} positions, expected at least 50"
-    pages = _stored_page_texts(state)
+# a page's text: "epoch 2 · test question 1: August 31, 1938 truth ... · model ... · ✓ right"
+PAGE_TEXT = re.compile(r"^epoch (?P<epoch>\S+) · (?P<question>.+?) truth (?P<truth>.+?) · "
+                       r"model (?P<answer>.+?) · (?:✓ right|✗ wrong)$")
 
+
+def _parse_page(text):
+    match = PAGE_TEXT.match(text)
+    assert match, f"a page of the browser reads {text!r}, not 'epoch ... truth ... model ...'"
+    return match.groupdict()
+
+
+def _controls(page):
     slider = page.locator(".widget-slider").first
     slider.scroll_into_view_if_needed()
     handle = slider.locator(".noUi-handle")
@@ -205,6 +220,38 @@ def test_slider_changes_the_visible_map_and_text(browser_page):
         page.keyboard.type(str(value))
         page.keyboard.press("Enter")
 
+    return slider, press, type_value
+
+
+def _browser_from(page):
+    stored = _stored_browser(_stored_state(page))
+    assert stored is not None, (
+        "the stored state holds no browser: one ToggleButtons for the epoch and a Stack whose "
+        "children are Stacks of pages, one per epoch")
+    labels, first, pages = stored
+    assert len(labels) == len(pages) >= 3, f"{len(labels)} epoch buttons, {len(pages)} epochs"
+    assert len({len(p) for p in pages}) == 1, "the epochs hold different numbers of pages"
+    for k in range(len(pages[0])):
+        parsed = [_parse_page(p[k]) for p in pages]
+        assert len({(p["question"], p["truth"]) for p in parsed}) == 1, (
+            f"question {k} is not the same question at every epoch: {[p[k] for p in pages]}")
+        assert [p["epoch"] for p in parsed] == [re.search(r"\d+", b)[0] for b in labels], (
+            f"the pages of question {k} do not show the epochs of the buttons {labels}")
+    return labels, first, pages
+
+
+def test_slider_changes_the_visible_map_and_text(browser_page):
+    page, _ = browser_page
+    state = _stored_state(page)
+    sliders = [m["state"] for m in state.values() if m["model_name"] == "IntSliderModel"]
+    assert sliders, "no slider in the stored widget state"
+    last = sliders[0]["max"]
+    assert last >= 29, f"the slider has {last + 1} positions, expected at least 30"
+    _, first, pages = _browser_from(page)
+    pages = pages[first]  # the epoch the browser opens at
+    assert len(pages) == last + 1, f"{len(pages)} pages for {last + 1} slider positions"
+
+    slider, press, type_value = _controls(page)
     seen = [_visible(page)]
     assert seen[0][0] == "0", f"the slider starts at {seen[0][0]}, expected 0"
     moves = [("ArrowRight", 1), ("ArrowRight", 2), (17, 17), (last, last),
@@ -220,8 +267,6 @@ def test_slider_changes_the_visible_map_and_text(browser_page):
         assert now[0] == str(expected), f"{what}: the readout shows {now[0]}, expected {expected}"
         assert now[1] != seen[-1][1], f"{what}: the visible text did not change: {now[1]!r}"
         assert now[2] != seen[-1][2], f"{what}: the visible map did not change"
-        assert pages is not None, (
-            "the visible page changed, but the stored state holds no Stack of pages")
         assert now[1] == pages[expected], (
             f"{what}: the page shows {now[1]!r}, but page {expected} stores {pages[expected]!r}")
         seen.append(now)
@@ -229,3 +274,96 @@ def test_slider_changes_the_visible_map_and_text(browser_page):
             SCREENSHOT.parent.mkdir(exist_ok=True)
             slider.locator("xpath=..").screenshot(path=str(SCREENSHOT))
     assert len({s[2] for s in seen}) == len({s[0] for s in seen}), "two pages show the same map"
+
+
+def test_epoch_buttons_change_the_map_and_keep_the_question(browser_page):
+    page, _ = browser_page
+    labels, first, pages = _browser_from(page)
+    # a question whose text differs at every epoch (the model's answer or its verdict)
+    candidates = [k for k in range(len(pages[0])) if len({p[k] for p in pages}) == len(pages)]
+    assert candidates, "no question's page differs between the epochs"
+    question = candidates[len(candidates) // 2]
+
+    slider, press, type_value = _controls(page)
+    buttons = page.locator(".widget-toggle-buttons button")
+    assert buttons.all_inner_texts() == labels
+    type_value(question)
+    page.wait_for_timeout(300)
+    seen = [_visible(page)]
+    assert seen[0][1] == pages[first][question], "the slider did not select the question"
+    # every epoch, then back to the first one shown
+    order = [e for e in range(len(labels)) if e != first] + [first]
+    for epoch in order:
+        buttons.nth(epoch).click()
+        page.wait_for_timeout(300)
+        now = _visible(page)
+        what = f"after clicking epoch {labels[epoch]!r}"
+        assert now[0] == str(question), (
+            f"{what}: the slider moved to {now[0]}, expected it to stay at {question}")
+        assert now[1] != seen[-1][1], f"{what}: the visible text did not change: {now[1]!r}"
+        assert now[2] != seen[-1][2], f"{what}: the visible map did not change"
+        assert now[1] == pages[epoch][question], (
+            f"{what}: the page shows {now[1]!r}, but epoch {labels[epoch]!r} stores "
+            f"{pages[epoch][question]!r} for question {question}")
+        assert _parse_page(now[1])["question"] == _parse_page(seen[0][1])["question"]
+        seen.append(now)
+    assert len({s[2] for s in seen[1:]}) == len(labels), "two epochs show the same map"
+
+    # the slider drives the pages of every epoch, not only of the one shown first
+    for epoch in order[:-1]:
+        buttons.nth(epoch).click()
+        press("ArrowRight" if question + 1 < len(pages[epoch]) else "ArrowLeft")
+        page.wait_for_timeout(300)
+        moved = _visible(page)
+        expected = question + 1 if question + 1 < len(pages[epoch]) else question - 1
+        assert moved[1] == pages[epoch][expected], (
+            f"at epoch {labels[epoch]!r} the slider at {moved[0]} shows {moved[1]!r}, but "
+            f"question {expected} stores {pages[epoch][expected]!r}")
+        type_value(question)
+        page.wait_for_timeout(300)
+    buttons.nth(first).click()
+    page.wait_for_timeout(300)
+
+
+# --- seqattn.browser, in Python ------------------------------------------------------------------
+
+def _tiny_browser():
+    from seqattn import browser
+
+    png = browser.map_png(np.full((2, 3), 1 / 3), "abc", "xy")
+    pages = [[browser.page(epoch, f"question {k}", "abc", "xy", "xy" if epoch > 1 else "yy", png)
+              for k in range(4)] for epoch in (1, 2, 3)]
+    return png, browser.browser(pages, ["epoch 1", "epoch 2", "epoch 3 (final)"])
+
+
+def test_map_png_is_a_small_palette_png():
+    from PIL import Image
+
+    png, _ = _tiny_browser()
+    image = Image.open(io.BytesIO(png))
+    assert image.format == "PNG" and image.mode == "P"
+    assert len(png) < 20_000
+
+
+def test_browser_links_the_buttons_to_the_epochs_and_the_slider_to_every_epoch():
+    from ipywidgets.widgets.widget_link import Link
+    from ipywidgets.widgets.widget import _instances
+
+    _, box = _tiny_browser()
+    buttons, slider, epochs = box.children
+    assert epochs.selected_index == buttons.index == 2, "the browser opens at the last epoch"
+    assert slider.max == 3 and [len(e.children) for e in epochs.children] == [4, 4, 4]
+    links = {(w.source[0].model_id, w.source[1], w.target[0].model_id, w.target[1])
+             for w in list(_instances.values()) if isinstance(w, Link)}
+    assert (buttons.model_id, "index", epochs.model_id, "selected_index") in links
+    for questions in epochs.children:
+        assert (slider.model_id, "value", questions.model_id, "selected_index") in links
+    text = epochs.children[0].children[1].children[0].value
+    assert "epoch 1" in text and "question 1" in text and "✗ wrong" in text
+
+
+def test_browser_wants_as_many_pages_at_every_epoch():
+    from seqattn import browser
+
+    with pytest.raises(ValueError):
+        browser.browser([[None], [None, None]], ["epoch 1", "epoch 2"])

@@ -3,15 +3,16 @@ and two controls that switch between them in the browser, so that it works in th
 
 A slider picks the question and a row of buttons the epoch. Both are tied to the pages with
 ``widgets.jslink``, which runs in JavaScript: no Python runs when the reader moves them, so no
-kernel is needed. The pages are a ``Stack`` of ``Stack`` s: the outer one has one child per
-epoch, each child has one page per question, and the slider drives every inner ``Stack``, so
-question k is the same question at every epoch.
+kernel is needed. The pages sit in Stacks within a Stack (a ``Stack`` shows one of its
+children): the outer one has one child per epoch, each of those has one page per question, and
+the slider drives all of them, so that question k is the same question at every epoch.
 """
 import html
 import io
 
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
+from ipywidgets.widgets.widget_string import HTMLStyle
 from PIL import Image
 
 from .plot import figure_png, show_heatmap
@@ -23,16 +24,23 @@ def map_png(attention, question, answer, dpi=80, colors=32):
     palette of a few colours. A grey map needs no more, and the file shrinks to about a third."""
     fig, ax = plt.subplots(figsize=(7.6, 2.5))
     show_heatmap(attention, question, answer, ax=ax)
+    # larger labels than show_heatmap's: still legible when a phone's screen shrinks the image
+    ax.tick_params(labelsize=11)
+    ax.xaxis.label.set_fontsize(11)
+    ax.yaxis.label.set_fontsize(11)
     image = Image.open(io.BytesIO(figure_png(fig, dpi=dpi)))  # the figure is closed
     out = io.BytesIO()
     image.convert("RGB").quantize(colors).save(out, format="png", optimize=True)
     return out.getvalue()
 
 
-# One layout for all pages' images and boxes: each Layout is a widget model that the page
-# must store and load, so sharing them keeps the page light. The image shrinks to fit a phone.
+# All pages share these: each Layout and Style is a widget model that the page must store and
+# load, so sharing them keeps it light. The image shrinks to fit a phone, and keeps its own size
+# otherwise (flex-start: it does not stretch to the width of its text).
 _IMAGE_LAYOUT = widgets.Layout(max_width="100%", height="auto")
-_PAGE_LAYOUT = widgets.Layout(align_items="flex-start")  # the image keeps its own size
+_PAGE_LAYOUT = widgets.Layout(align_items="flex-start")
+_TEXT_LAYOUT = widgets.Layout()
+_TEXT_STYLE = HTMLStyle()
 
 
 def page(epoch, title, question, truth, answer, png):
@@ -43,18 +51,20 @@ def page(epoch, title, question, truth, answer, png):
     else:
         verdict = "<b style='color:#c00'>✗ wrong</b>"
     code = "<code>{}</code>".format
-    text = (f"<b>epoch {html.escape(str(epoch))}</b> · {html.escape(title)}: "
+    line = (f"<b>epoch {html.escape(str(epoch))}</b> · {html.escape(title)}: "
             f"{code(html.escape(question))}<br>truth {code(html.escape(truth))} · "
             f"model {code(html.escape(answer))} · {verdict}")
+    text = widgets.HTML(line, layout=_TEXT_LAYOUT, style=_TEXT_STYLE)
     image = widgets.Image(value=png, format="png", layout=_IMAGE_LAYOUT)
-    return widgets.VBox([widgets.HTML(text), image], layout=_PAGE_LAYOUT)
+    return widgets.VBox([text, image], layout=_PAGE_LAYOUT)
 
 
 def browser(pages, labels, selected=-1, description="question"):
     """The browser: buttons for the epoch, a slider for the question, and the pages.
 
     pages: one list of pages per epoch, all of the same length, with question k at position k
-    of every list; labels: one button label per epoch; selected: the epoch shown first.
+    of every list; labels: one button label per epoch ("epoch 2"); selected: the epoch shown
+    first.
     Returns a VBox of the buttons, the slider and the pages.
     """
     if len(pages) != len(labels) or len({len(p) for p in pages}) != 1:
@@ -62,7 +72,7 @@ def browser(pages, labels, selected=-1, description="question"):
     selected = range(len(labels))[selected]
     epochs = widgets.Stack([widgets.Stack(p, selected_index=0) for p in pages],
                            selected_index=selected)
-    buttons = widgets.ToggleButtons(options=labels, index=selected, description="epoch",
+    buttons = widgets.ToggleButtons(options=labels, index=selected,
                                     style={"button_width": "auto"})
     slider = widgets.IntSlider(value=0, min=0, max=len(pages[0]) - 1,
                                description=description,
