@@ -109,19 +109,22 @@ def main(argv=None):
     record["blas_threads_per_job"] = threads
 
     # Where each run stands: its epochs in the record, and a saved state that continues them.
-    todo = {}
+    # A finished run needs no state (a fresh clone has none). Recorded epochs are never dropped:
+    # training is deterministic, so a run trained again replaces each epoch as it comes.
+    todo = {}  # run name -> epochs still to train
     for c in configs:
         run = record["runs"].setdefault(c.name, {"epochs": []})
         done, saved = len(run["epochs"]), ex.saved_epoch(state_dir, c.name)
-        if saved != done:
-            if done:
-                # Training is deterministic: starting again reproduces the recorded epochs.
-                print(f"{c.name}: {done} epochs recorded but the saved state is at epoch "
-                      f"{saved}; training it again from epoch 1", file=sys.stderr)
-            (state_dir / f"{c.name}.npz").unlink(missing_ok=True)
-            run["epochs"] = []
-        if len(run["epochs"]) < epochs:
-            todo[c.name] = epochs - len(run["epochs"])
+        if done >= epochs:
+            continue
+        if saved > done:  # ahead of the record (a record restored from an older copy)
+            (state_dir / f"{c.name}.npz").unlink()
+            saved = 0
+        if saved < done:
+            print(f"{c.name}: {done} epochs recorded but the saved state is at epoch {saved}; "
+                  f"training it again from epoch {saved + 1} (the recorded epochs stay until "
+                  f"replaced)", file=sys.stderr)
+        todo[c.name] = epochs - saved
     ex.write_json(record_path, record)
 
     total = sum(todo.values())
@@ -133,7 +136,11 @@ def main(argv=None):
         return record
 
     def done(name, entry, bar):
-        record["runs"][name]["epochs"].append(entry)
+        run_epochs = record["runs"][name]["epochs"]
+        if entry["epoch"] <= len(run_epochs):
+            run_epochs[entry["epoch"] - 1] = entry
+        else:
+            run_epochs.append(entry)
         ex.write_json(record_path, record)
         todo[name] -= 1
         bar.update(1)

@@ -181,8 +181,14 @@ def test_the_runner_records_every_epoch_and_resumes(tmp_path):
         # the model and Adam's moments after two epochs, bit for bit
         assert same_arrays(state / f"{name}.npz", tmp_path / "whole" / f"{name}.npz")
 
-    # a lost state: that run is trained again from the start, with the same result
-    (state / "baseline-reversed-seed0.npz").unlink()
+    # a finished run needs no state (a fresh clone has none): its record is left as it is
+    for path in state.glob("*.npz"):
+        path.unlink()
+    finished = ex.load_record(tmp_path / "record.json")
+    assert run_grid(tmp_path)["runs"] == finished["runs"]  # seconds and all: nothing retrained
+
+    # a lost state with epochs still to train: that run is trained again from the start, with
+    # the same result
     record = ex.load_record(tmp_path / "record.json")
     record["runs"]["baseline-reversed-seed0"]["epochs"].pop()
     ex.write_json(tmp_path / "record.json", record)
