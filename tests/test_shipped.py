@@ -1,17 +1,22 @@
-"""The files the book ships (made by `make checkpoint`) load and show what the book claims."""
-import json
-
-import numpy as np
+"""The files the book ships (made by `make experiments` and `make experiments-small`) are whole,
+agree with each other, and the checkpoints score what the record says."""
 import pytest
 
+from seqattn import experiment as ex
 from seqattn.attention_seq2seq import AttentionSeq2seq
 from seqattn.checkpoint import load_params
 from seqattn.data import default_data_path, load_dates
 from seqattn.train import evaluate
 
 DATA = default_data_path().parent
-CHECKPOINT = DATA / "attention_seq2seq.npz"
-COMPARISON = DATA / "comparison.json"
+SHIPPED_RUN = "attention-reversed-seed0"
+CHECKPOINTS = {1: DATA / "attention_seq2seq_epoch1.npz", 2: DATA / "attention_seq2seq_epoch2.npz",
+               10: DATA / "attention_seq2seq.npz"}
+SMALL_RECORDS = {  # record: (models, orders, changed settings)
+    "experiments-small.json": (ex.MODELS, ex.ORDERS, {}),
+    "experiments-small-noclip.json": (["attention"], ["reversed"], {"max_grad": None}),
+    "experiments-small-h64.json": (["attention"], ["reversed"], {"hidden_size": 64}),
+}
 
 
 @pytest.fixture(scope="module")
@@ -19,30 +24,49 @@ def dates():
     return load_dates(default_data_path(), reverse=True)
 
 
-def test_checkpoint_loads_and_scores_what_it_claims(dates):
+def check_whole(record, configs, settings, test_questions):
+    assert record["settings"] == settings
+    assert record["data"]["test_questions"] == test_questions
+    assert sum(record["data"]["test_formats"].values()) == test_questions
+    per_epoch = record["data"]["iterations_per_epoch"]
+    assert per_epoch == record["data"]["train_questions"] // settings["batch_size"]
+    assert set(record["runs"]) == {c.name for c in configs}
+    for name, run in record["runs"].items():
+        epochs = run["epochs"]
+        assert [e["epoch"] for e in epochs] == list(range(1, settings["epochs"] + 1)), name
+        for e in epochs:
+            assert len(e["loss_curve"]) == -(-per_epoch // record["data"]["loss_window"])
+            assert sum(e["correct"].values()) == round(e["accuracy"] * test_questions)
+            assert all(0 <= c <= test_questions for c in e["correct_chars"])
+            assert e["train_seconds"] > 0
+
+
+def test_the_book_record_is_the_whole_grid():
+    record = ex.load_record("book")
+    check_whole(record, ex.grid(), ex.PRESETS["book"], 5000)
+
+
+@pytest.mark.parametrize("name", SMALL_RECORDS)
+def test_the_small_records_are_whole(name):
+    models, orders, changes = SMALL_RECORDS[name]
+    record = ex.load_record(DATA / name)
+    check_whole(record, ex.grid(models, orders), ex.preset_settings("small", **changes), 1000)
+
+
+@pytest.mark.parametrize("epoch", CHECKPOINTS)
+def test_each_shipped_checkpoint_scores_what_the_record_says(dates, epoch):
     _, (x_test, t_test), vocab = dates
     model = AttentionSeq2seq(len(vocab), 16, 256)
-    meta = load_params(model, CHECKPOINT)
-    assert meta["class"] == "AttentionSeq2seq"
-    assert meta["config"] == {"vocab_size": len(vocab), "wordvec_size": 16, "hidden_size": 256}
-    accuracy = evaluate(model, x_test, t_test)
-    # the recorded accuracy of the same weights; float32 kernels may flip a rare tie elsewhere
-    assert accuracy == pytest.approx(meta["accuracy"][-1], abs=0.002)
-    assert accuracy >= 0.99
+    meta = load_params(model, CHECKPOINTS[epoch])
+    assert meta["class"] == "AttentionSeq2seq" and meta["run"] == SHIPPED_RUN
+    assert meta["epochs"] == epoch and meta["reversed"] is True
+    assert meta["settings"] == ex.PRESETS["book"]
+    recorded = ex.load_record("book")["runs"][SHIPPED_RUN]["epochs"][epoch - 1]["accuracy"]
+    assert meta["accuracy"] == recorded
+    # the same weights on the same questions; float32 kernels may flip a rare close call
+    assert evaluate(model, x_test, t_test) == pytest.approx(recorded, abs=0.002)
 
 
-def test_comparison_records_the_three_models():
-    results = json.loads(COMPARISON.read_text())
-    models = results["models"]
-    assert set(models) == {"baseline", "peeky", "attention"}
-    epochs = len(models["attention"]["accuracy"])
-    iterations = 45000 // results["settings"]["batch_size"]
-    for record in models.values():
-        assert len(record["accuracy"]) == len(record["train_seconds"]) == epochs
-        assert len(record["loss"]) == epochs * iterations
-        assert all(0 <= a <= 1 for a in record["accuracy"])
-    # what the book says of them: attention reaches 99% within 3 epochs, the baseline doesn't
-    assert max(models["attention"]["accuracy"][:3]) >= 0.99
-    assert models["baseline"]["accuracy"][-1] < 0.5
-    checkpoint_meta_accuracy = np.load(CHECKPOINT)["__meta__"]
-    assert json.loads(str(checkpoint_meta_accuracy))["accuracy"] == models["attention"]["accuracy"]
+def test_data_stays_small():
+    total = sum(f.stat().st_size for f in DATA.iterdir() if f.is_file())
+    assert total < 12 * 2**20, f"data/ holds {total / 2**20:.1f} MB"

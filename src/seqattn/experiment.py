@@ -441,7 +441,7 @@ def table(record, key="accuracy", models=tuple(MODELS), orders=("reversed", "as-
         raise KeyError(f"the record has none of {list(models)} x {list(orders)}")
     shown = epochs or range(1, min(v.shape[1] for _, v in rows) + 1)
     width = max(len(cell(v)) * 2 + 1 for _, values in rows for v in values.ravel()) + 1
-    width = max(width, 8)
+    width = max(width, len(f"epoch {max(shown)}") + 2)
     name_width = max(len(name) for name, _ in rows) + 2
     unit = " (%)" if percent else ""
     lines = [f"{key + unit:<{name_width}}" + "".join(f"{'epoch ' + str(e):>{width}}"
