@@ -11,6 +11,8 @@ batch 128, reversed date questions: T = 29 in, 10 out) it prints
   and thread setting, with the GFLOP they do and the GFLOP/s achieved;
 - the seconds to evaluate the 5,000 test questions, batched and one question at a time;
 - the peak memory of a training iteration and of a batched evaluation (tracemalloc);
+- the seconds of a whole run of the small preset (``seqattn.experiment``: six epochs of
+  training and evaluation, the run chapter 7 trains live), attention on reversed questions;
 
 for one and for two BLAS threads. The machine is shared and noisy: compare the ratios, which are
 measured side by side, rather than absolute times.
@@ -29,6 +31,7 @@ import numpy as np
 from threadpoolctl import threadpool_info, threadpool_limits
 
 from seqattn.attention_seq2seq import AttentionSeq2seq
+from seqattn import experiment
 from seqattn.data import default_data_path, load_dates
 from seqattn.optim import Adam, clip_grads
 from seqattn.peeky_seq2seq import PeekySeq2seq
@@ -163,15 +166,31 @@ def report(name, r, threads, epoch_iters, n_test):
     return "\n".join(lines)
 
 
+def small_run(threads, seed=0):
+    """One whole run of the small preset (attention, reversed): {train, eval, total} seconds."""
+    settings = experiment.PRESETS["small"]
+    data = experiment.run_data(settings, "reversed")
+    run = experiment.Run(experiment.Config("attention", "reversed", seed), settings, len(data[2]))
+    epochs = [experiment.train_epoch(run, data, threads=threads) for _ in range(settings["epochs"])]
+    train = sum(e["train_seconds"] for e in epochs)
+    evaluation = sum(e["eval_seconds"] for e in epochs)
+    return {"train": train, "eval": evaluation, "total": train + evaluation,
+            "accuracy": epochs[-1]["accuracy"]}
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--models", nargs="+", choices=list(MODELS), default=list(MODELS))
+    parser.add_argument("--models", nargs="*", choices=list(MODELS), default=list(MODELS))
     parser.add_argument("--threads", nargs="+", type=int, default=[1, 2])
     parser.add_argument("--repeats", type=int, default=15, help="timed rounds per measurement")
     parser.add_argument("--eval-questions", type=int, default=5000,
                         help="test questions evaluated one at a time (the slow reference)")
+    parser.add_argument("--small-runs", type=int, default=1,
+                        help="whole small-preset runs timed per thread setting (0: none)")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     args = parser.parse_args()
+    if args.small_runs < 0:
+        parser.error("--small-runs must be >= 0")
 
     (x_train, t_train), (x_test, t_test), vocab = load_dates(default_data_path(), reverse=True)
     V = len(vocab)
@@ -192,7 +211,23 @@ def main():
         results[name] = bench_model(name, args, ((x_train, t_train), (x_test, t_test)), V)
         say(report(name, results[name], args.threads, epoch_iters, len(x_test)) + "\n")
 
-    say("summary, at the thread setting that measured fastest for each model:")
+    small = {}
+    if args.small_runs:
+        say(f"a whole run of the small preset (attention, reversed, seed 0; "
+            f"{experiment.PRESETS['small']}), seconds of {args.small_runs} run(s):")
+    for threads in args.threads if args.small_runs else []:
+        runs = [small_run(threads) for _ in range(args.small_runs)]
+        small[threads] = runs
+        totals = [r["total"] for r in runs]
+        say(f"  {threads} thread(s): median {np.median(totals):.1f} s in all (train "
+            f"{np.median([r['train'] for r in runs]):.1f} s, evaluation "
+            f"{np.median([r['eval'] for r in runs]):.1f} s); final accuracy "
+            f"{runs[-1]['accuracy']:.1%}")
+    if small:
+        say("")
+
+    if results:
+        say("summary, at the thread setting that measured fastest for each model:")
     for name, r in results.items():
         best = r["best_threads"]
         ours = r["iteration"][f"ours|{best}"]
@@ -204,6 +239,7 @@ def main():
     if args.json:
         args.json.write_text(json.dumps(dict(header=header, repeats=args.repeats,
                                              threads=args.threads, results=results,
+                                             small_run=small,
                                              report="\n".join(printed)), indent=1) + "\n")
         print(f"wrote {args.json}")
 

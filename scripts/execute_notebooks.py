@@ -12,6 +12,21 @@ import nbformat
 from nbclient import NotebookClient
 
 
+def merge_streams(nb):
+    """Joins each cell's consecutive stdout (or stderr) outputs into one, as a reader expects
+    of one print loop: the kernel may flush a cell's prints in several messages."""
+    for cell in nb.cells:
+        merged = []
+        for out in cell.get("outputs", []):
+            if (merged and out.output_type == "stream" and merged[-1].output_type == "stream"
+                    and merged[-1].name == out.name):
+                merged[-1].text += out.text
+            else:
+                merged.append(out)
+        if cell.cell_type == "code":
+            cell.outputs = merged
+
+
 def execute(path, timeout=900):
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
@@ -19,6 +34,7 @@ def execute(path, timeout=900):
     start = time.perf_counter()
     client.execute()
     seconds = time.perf_counter() - start
+    merge_streams(nb)
     nbformat.write(nb, path)
     return seconds
 
