@@ -30,8 +30,8 @@ from pathlib import Path
 import numpy as np
 from threadpoolctl import threadpool_info, threadpool_limits
 
-from seqattn.attention_seq2seq import AttentionSeq2seq
 from seqattn import experiment
+from seqattn.attention_seq2seq import AttentionSeq2seq
 from seqattn.data import default_data_path, load_dates
 from seqattn.optim import Adam, clip_grads
 from seqattn.peeky_seq2seq import PeekySeq2seq
@@ -166,11 +166,11 @@ def report(name, r, threads, epoch_iters, n_test):
     return "\n".join(lines)
 
 
-def small_run(threads, seed=0):
+def small_run(threads):
     """One whole run of the small preset (attention, reversed): {train, eval, total} seconds."""
     settings = experiment.PRESETS["small"]
     data = experiment.run_data(settings, "reversed")
-    run = experiment.Run(experiment.Config("attention", "reversed", seed), settings, len(data[2]))
+    run = experiment.Run(experiment.Config("attention", "reversed", 0), settings, len(data[2]))
     epochs = [experiment.train_epoch(run, data, threads=threads) for _ in range(settings["epochs"])]
     train = sum(e["train_seconds"] for e in epochs)
     evaluation = sum(e["eval_seconds"] for e in epochs)
@@ -211,19 +211,16 @@ def main():
         results[name] = bench_model(name, args, ((x_train, t_train), (x_test, t_test)), V)
         say(report(name, results[name], args.threads, epoch_iters, len(x_test)) + "\n")
 
-    small = {}
+    small = {}  # threads -> the timed runs
     if args.small_runs:
         say(f"a whole run of the small preset (attention, reversed, seed 0; "
             f"{experiment.PRESETS['small']}), seconds of {args.small_runs} run(s):")
-    for threads in args.threads if args.small_runs else []:
-        runs = [small_run(threads) for _ in range(args.small_runs)]
-        small[threads] = runs
-        totals = [r["total"] for r in runs]
-        say(f"  {threads} thread(s): median {np.median(totals):.1f} s in all (train "
-            f"{np.median([r['train'] for r in runs]):.1f} s, evaluation "
-            f"{np.median([r['eval'] for r in runs]):.1f} s); final accuracy "
-            f"{runs[-1]['accuracy']:.1%}")
-    if small:
+        for threads in args.threads:
+            runs = small[threads] = [small_run(threads) for _ in range(args.small_runs)]
+            say(f"  {threads} thread(s): median {np.median([r['total'] for r in runs]):.1f} s in "
+                f"all (train {np.median([r['train'] for r in runs]):.1f} s, evaluation "
+                f"{np.median([r['eval'] for r in runs]):.1f} s); final accuracy "
+                f"{runs[-1]['accuracy']:.1%}")
         say("")
 
     if results:

@@ -16,15 +16,16 @@ def merge_streams(nb):
     """Joins each cell's consecutive stdout (or stderr) outputs into one, as a reader expects
     of one print loop: the kernel may flush a cell's prints in several messages."""
     for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
         merged = []
-        for out in cell.get("outputs", []):
+        for out in cell.outputs:
             if (merged and out.output_type == "stream" and merged[-1].output_type == "stream"
                     and merged[-1].name == out.name):
                 merged[-1].text += out.text
             else:
                 merged.append(out)
-        if cell.cell_type == "code":
-            cell.outputs = merged
+        cell.outputs = merged
 
 
 def execute(path, timeout=900):
