@@ -2,8 +2,10 @@
 #
 #   make book       set up .venv if needed, then build the HTML book into _build/html
 #   make test       set up, build the book, then ONE pytest run: tests/ + nbval on book/*.ipynb
-#                   (installs Debian's chromium first if missing, for tests/test_browser.py)
+#                   (installs Debian's chromium first if missing, for tests/test_browser.py;
+#                   as root, else it says what to run)
 #   make widgets    fetch the ipywidgets JavaScript the book serves itself (make book does it)
+#   make fonts      fetch the few Hangul glyphs the book serves itself (make book does it)
 #   make notebooks  re-execute every book/*.ipynb in place in a fresh kernel (stores widget state)
 #   make data       regenerate data/date.txt
 #   make experiments        the record of the book-scale runs the chapters show (hours; resumable):
@@ -41,7 +43,7 @@ WIDGETS_DIR          := _extra/_static/widgets
 WIDGETS_JS           := $(WIDGETS_DIR)/.html-manager-$(HTML_MANAGER_VERSION)-requirejs-$(REQUIREJS_VERSION)
 WIDGETS              := $(WIDGETS_JS) $(WIDGETS_DIR)/widgets-config.js
 
-.PHONY: all book test notebooks data clean setup mathjax widgets chromium bench experiments \
+.PHONY: all book test notebooks data clean setup mathjax widgets fonts chromium bench experiments \
         experiments-small
 .DELETE_ON_ERROR:
 
@@ -95,15 +97,54 @@ $(WIDGETS_JS):
 $(WIDGETS_DIR)/widgets-config.js: book/_widgets/widgets-config.js $(WIDGETS_JS)
 	cp book/_widgets/widgets-config.js $@
 
-# The browser test (tests/test_browser.py) drives Debian's chromium through Playwright's driver
-# (never `playwright install`, which downloads browsers); CI runs as root on a fresh machine.
+# The browser tests (tests/test_browser.py) drive Debian's chromium through Playwright's driver
+# (never `playwright install`, which downloads browsers), at the path they use, CHROMIUM below.
+# CI runs as root on a fresh machine and installs it here; anyone else is told what to run.
+CHROMIUM := /usr/bin/chromium
 chromium:
-	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
+	@if test -x $(CHROMIUM); then :; \
+	elif test "$$(id -u)" = 0; then apt-get update && apt-get install -y chromium; \
+	else echo "$(CHROMIUM) is missing; the browser tests need Debian's chromium there:" \
+	          "run \`sudo apt-get install chromium\` or \`sudo make chromium\`" >&2; exit 1; fi
+	@test -x $(CHROMIUM) || { echo "$(CHROMIUM) is still missing after apt-get" >&2; exit 1; }
+
+# The 12 Hangul glyphs of the intro's book title (밑바닥부터 시작하는 딥러닝 2), so that they show
+# where the reader has no Korean font: the six woff2 files of @fontsource/noto-sans-kr's split
+# (SIL Open Font License 1.1) that hold them, 58 KB in all, from the pinned, checksummed npm
+# tarball (50 MB, fetched once) into _extra/_static/fonts/noto-sans-kr (git-ignored, like
+# MathJax). book/_static/book.css declares them, each face with only the glyphs it serves.
+NOTO_KR_VERSION := 5.3.0
+NOTO_KR_SHA256  := 36277539698ccda64b110855eaa890d2a4737e403d225da1cbe3c90123fff602
+NOTO_KR_FILES   := 106 110 112 113 118 119
+FONTS_DIR       := _extra/_static/fonts/noto-sans-kr
+FONTS           := $(FONTS_DIR)/.noto-sans-kr-$(NOTO_KR_VERSION)
+
+fonts: $(FONTS)
+
+$(FONTS):
+	rm -rf $(FONTS_DIR)
+	tmp=$$(mktemp -d) && \
+	(cd "$$tmp" && npm pack --silent @fontsource/noto-sans-kr@$(NOTO_KR_VERSION) >/dev/null) && \
+	echo "$(NOTO_KR_SHA256)  $$tmp/fontsource-noto-sans-kr-$(NOTO_KR_VERSION).tgz" | sha256sum -c - && \
+	tar xzf "$$tmp/fontsource-noto-sans-kr-$(NOTO_KR_VERSION).tgz" -C "$$tmp" package/LICENSE \
+	    $(foreach n,$(NOTO_KR_FILES),package/files/noto-sans-kr-$(n)-400-normal.woff2) && \
+	mkdir -p $(FONTS_DIR) && \
+	cp "$$tmp/package/LICENSE" "$$tmp"/package/files/*.woff2 $(FONTS_DIR)/ && \
+	rm -rf "$$tmp"
+	touch $@
 
 # --- the book ------------------------------------------------------------------------------------
 
 # Notebooks are committed executed; the build renders their stored outputs (execute_notebooks: off).
-book: $(SETUP) $(MATHJAX) $(WIDGETS)
+# Sphinx copies static files only when it writes some page: when no page is out of date, an
+# edited book/_static/book.css would never reach _build/html. A changed or new file there makes
+# it write every page again (from its saved environment, so it is quick): their HTML is removed.
+BOOK_STATIC := $(wildcard book/_static/*)
+book: $(SETUP) $(MATHJAX) $(WIDGETS) $(FONTS)
+	@for f in $(BOOK_STATIC); do \
+	  if test -d _build/html && ! cmp -s "$$f" "_build/html/_static/$${f#book/_static/}"; then \
+	    echo "$$f changed: every page is written again"; \
+	    find _build/html -name '*.html' ! -path '_build/html/_static/*' -delete; break; fi; done
 	$(BIN)/jupyter-book build . -W --keep-going
 
 # One pytest run, one summary line: the unit tests (tests/, including the checks on the built

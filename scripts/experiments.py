@@ -21,7 +21,8 @@ trains more per hour than one run with two threads). A progress bar counts the e
 whole grid and estimates the time left.
 
 --checkpoint RUN:EPOCH:PATH (repeatable) also saves that run's model after that epoch to PATH,
-as ``save_params`` does: `make experiments` ships attention-reversed-seed0 after epochs 1, 2
+as ``save_params`` does, with the vocabulary of its data, so that ``load_model(PATH)`` returns
+a model ready to answer: `make experiments` ships attention-reversed-seed0 after epochs 1, 2
 and 10 for chapter 8.
 """
 import argparse

@@ -302,3 +302,13 @@ def test_no_global_random_state(tmp_path):
     after = np.random.get_state()
     assert before[0] == after[0] and np.array_equal(before[1], after[1])
     assert before[2:] == after[2:]
+
+
+def test_vocabularies_are_equal_when_they_encode_the_same_way():
+    base = Vocabulary("abc")
+    assert base == Vocabulary("cab") and not base != Vocabulary("cab")  # ids follow sorted order
+    assert base != Vocabulary("abd")
+    assert base != Vocabulary("abc", reversed=True)
+    assert base != Vocabulary("abc", question_width=28)
+    assert base != Vocabulary("abc", answer_width=9)
+    assert base != "abc"

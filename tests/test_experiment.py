@@ -290,7 +290,9 @@ def test_plot_record_draws_the_mean_and_the_range_of_the_seeds():
     band = acc_ax.collections[0].get_paths()[0].vertices[:, 1]
     assert band.min() == 25.0 and band.max() == 75.0
     assert loss_ax.lines[0].get_ydata().tolist() == pytest.approx([2.6, 2.4])
-    assert "2 seeds" in acc_ax.get_legend().get_texts()[0].get_text()
+    # its own figure: one legend for all the panels, below them
+    (legend,) = acc_ax.figure.legends
+    assert "2 seeds" in legend.get_texts()[0].get_text()
     plt.close("all")
 
 
@@ -301,3 +303,18 @@ def test_table_prints_the_mean_and_range_of_each_epoch():
     assert lines[2].split() == ["range", "of", "2", "seeds", "25.0-75.0"]
     loss = ex.table(fake_record(), "loss", models=["peeky"], orders=["reversed"])
     assert loss.splitlines()[1].split()[-1] == "2.500"
+
+
+def test_checkpoints_carry_the_vocabulary_of_their_data(tmp_path):
+    from seqattn.checkpoint import CheckpointError, load_model, read_meta
+    settings = ex.preset_settings("small", **TINY)
+    name = ex.Config("attention", "reversed", 0).name
+    ex.work_one_epoch(name, settings, tmp_path, checkpoints={1: [tmp_path / "r.npz"]})
+    model, vocab = load_model(tmp_path / "r.npz")
+    assert vocab.to_dict() == ex.run_data(settings, "reversed")[2].to_dict() and vocab.reversed
+    # no Vocabulary describes left-padded questions: such a checkpoint has none
+    name = ex.Config("baseline", "left-padded", 0).name
+    ex.work_one_epoch(name, settings, tmp_path, checkpoints={1: [tmp_path / "l.npz"]})
+    assert "vocab" not in read_meta(tmp_path / "l.npz")
+    with pytest.raises(CheckpointError, match="without its vocabulary"):
+        load_model(tmp_path / "l.npz")

@@ -24,6 +24,8 @@ def assert_checks(result):
     assert isinstance(result, GradCheck)
     assert result.rows, "nothing was checked"
     assert result.max_relative_error < TOL, f"\n{result}"
+    # a zero numerical gradient means the loss ignores that array: agreement proves nothing
+    assert not result.unused, f"the loss does not depend on {result.unused}"
 
 
 def test_numerical_gradient_of_a_known_function():
@@ -42,6 +44,23 @@ def test_check_detects_a_wrong_backward(rng):
 
     layer = WrongAffine(randn(rng, D, H), randn(rng, H))
     assert check_layer(layer, randn(rng, N, D)).max_relative_error > 1e-3
+
+
+def test_check_names_the_arrays_the_loss_ignores(rng):
+    class BiaslessAffine(Affine):  # ignores b forward, and returns a zero gradient for it
+        def forward(self, x):
+            self.x = x
+            return x @ self.params[0]
+
+        def backward(self, dout):
+            dx = super().backward(dout)
+            self.grads[1][...] = 0
+            return dx
+
+    result = check_layer(BiaslessAffine(randn(rng, D, H), randn(rng, H)), randn(rng, N, D))
+    assert result.max_relative_error < TOL  # zeros agree with zeros...
+    assert result.unused == ["b"]  # ...which the check reports
+    assert check_layer(Affine(randn(rng, D, H), randn(rng, H)), randn(rng, N, D)).unused == []
 
 
 def test_table_names_every_row(rng):
@@ -71,15 +90,26 @@ def test_functions():
 
 
 def test_embedding(rng):
-    layer = Embedding(randn(rng, V, D))
+    W = randn(rng, V, D)
+    layer = Embedding(W)
     idx = np.array([1, 3, 1])  # a repeated id must collect both gradients
-    assert layer.forward(idx).shape == (3, D)
+    out = layer.forward(idx)
+    assert out.shape == (3, D)
+    # row k of the output is row idx[k] of W: a one-hot vector times W, written out
+    one_hot = np.eye(V)[idx]
+    np.testing.assert_allclose(out, [sum(one_hot[k, v] * W[v] for v in range(V)) for k in range(3)])
     assert_checks(check_layer(layer, idx))
 
 
 def test_affine(rng):
-    layer = Affine(randn(rng, D, H), randn(rng, H))
-    assert layer.forward(randn(rng, N, D)).shape == (N, H)
+    W, b, x = randn(rng, D, H), randn(rng, H), randn(rng, N, D)
+    layer = Affine(W, b)
+    out = layer.forward(x)
+    assert out.shape == (N, H)
+    # y[n, h] = sum_d x[n, d] W[d, h] + b[h], one element at a time
+    expected = [[sum(x[n, d] * W[d, h] for d in range(D)) + b[h] for h in range(H)]
+                for n in range(N)]
+    np.testing.assert_allclose(out, expected, rtol=1e-12)
     assert_checks(check_layer(layer, randn(rng, N, D)))
 
 
@@ -104,15 +134,25 @@ def test_lstm_step(rng):
 
 
 def test_time_embedding(rng):
-    layer = TimeEmbedding(randn(rng, V, D))
+    W = randn(rng, V, D)
+    layer = TimeEmbedding(W)
     xs = rng.integers(0, V, (N, T))
-    assert layer.forward(xs).shape == (N, T, D)
+    out = layer.forward(xs)
+    assert out.shape == (N, T, D)
+    for n in range(N):  # step t of sample n is row xs[n, t] of W
+        for t in range(T):
+            np.testing.assert_array_equal(out[n, t], W[xs[n, t]])
     assert_checks(check_layer(layer, xs))
 
 
 def test_time_affine(rng):
-    layer = TimeAffine(randn(rng, D, H), randn(rng, H))
-    assert layer.forward(randn(rng, N, T, D)).shape == (N, T, H)
+    W, b, xs = randn(rng, D, H), randn(rng, H), randn(rng, N, T, D)
+    layer = TimeAffine(W, b)
+    out = layer.forward(xs)
+    assert out.shape == (N, T, H)
+    # every step on its own: y[n, t, h] = sum_d xs[n, t, d] W[d, h] + b[h]
+    expected = np.einsum("ntd,dh->nth", xs, W, optimize=False) + b[None, None, :]
+    np.testing.assert_allclose(out, expected, rtol=1e-12)
     assert_checks(check_layer(layer, randn(rng, N, T, D)))
 
 

@@ -25,6 +25,7 @@ def test_whole_model_gradients(model_class):
     result = check_model(model, *data())
     assert len(result.rows) == len(model.params)
     assert result.max_relative_error < TOL, f"\n{result}"
+    assert not result.unused, f"the loss does not depend on {result.unused}"
 
 
 def test_attention_model_gradients_with_the_loop_attention():

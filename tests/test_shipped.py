@@ -1,10 +1,11 @@
 """The files the book ships (made by `make experiments` and `make experiments-small`) are whole,
 agree with each other, and the checkpoints score what the record says."""
+import numpy as np
 import pytest
 
 from seqattn import experiment as ex
 from seqattn.attention_seq2seq import AttentionSeq2seq
-from seqattn.checkpoint import load_params
+from seqattn.checkpoint import load_model, read_meta
 from seqattn.data import default_data_path, load_dates
 from seqattn.train import evaluate
 
@@ -56,8 +57,11 @@ def test_the_small_records_are_whole(name):
 @pytest.mark.parametrize("epoch", CHECKPOINTS)
 def test_each_shipped_checkpoint_scores_what_the_record_says(dates, epoch):
     _, (x_test, t_test), vocab = dates
-    model = AttentionSeq2seq(len(vocab), 16, 256)
-    meta = load_params(model, CHECKPOINTS[epoch])
+    model, stored = load_model(CHECKPOINTS[epoch])  # with the vocabulary it was trained with
+    assert type(model) is AttentionSeq2seq and model.vocab is stored
+    assert model.config == {"vocab_size": 59, "wordvec_size": 16, "hidden_size": 256}
+    assert stored.to_dict() == vocab.to_dict() and stored.reversed is True
+    meta = read_meta(CHECKPOINTS[epoch])
     assert meta["class"] == "AttentionSeq2seq" and meta["run"] == SHIPPED_RUN
     assert meta["epochs"] == epoch and meta["reversed"] is True
     assert meta["settings"] == ex.PRESETS["book"]
@@ -65,6 +69,21 @@ def test_each_shipped_checkpoint_scores_what_the_record_says(dates, epoch):
     assert meta["accuracy"] == recorded
     # the same weights on the same questions; float32 kernels may flip a rare close call
     assert evaluate(model, x_test, t_test) == pytest.approx(recorded, abs=0.002)
+
+
+def test_the_shipped_model_refuses_questions_in_the_wrong_order(dates):
+    model, vocab = load_model(CHECKPOINTS[10])
+    _, (x_test, t_test), _ = load_dates(default_data_path(), reverse=False)
+    # the same questions, written as-is: the reversed model gets 1 of the 5,000 right on them
+    with pytest.raises(ValueError, match=r"questions in x have padding at the end.*reads "
+                                         r"questions reversed.*reverse=True"):
+        evaluate(model, x_test, t_test)
+    x_rev, t_rev = dates[1]
+    with pytest.raises(ValueError, match="ids outside"):  # was an IndexError
+        evaluate(model, np.where(x_rev == x_rev.max(), 59, x_rev)[:50], t_rev[:50])
+    with pytest.raises(ValueError, match="questions of 28 characters.*pads them to 29"):
+        evaluate(model, x_rev[:50, 1:], t_rev[:50])
+    assert evaluate(model, x_rev[:200], t_rev[:200]) == 1.0
 
 
 def test_data_stays_small():

@@ -29,22 +29,41 @@ def test_products_match_the_shapes_the_model_multiplies():
         iteration_products("transformer", N, T_in, T_out, V, D, H)
 
 
-def test_replay_runs_the_products():
-    run = replay([(1, 4, 3, 2, False, True), (5, 2, 3, 4, True, False)], np.random.default_rng(0))
-    assert run() is None
+def test_replay_multiplies_the_listed_shapes_in_the_listed_layout():
+    products = [(1, 4, 3, 2, False, True), (5, 2, 3, 4, True, False)]
+    run = replay(products, np.random.default_rng(0))
+    assert len(run.operands) == len(products)
+    for (b, m, k, n, a_t, b_t), (a, w) in zip(products, run.operands):
+        assert (a @ w).shape == ((m, n) if b == 1 else (b, m, n))
+        assert a.dtype == w.dtype == np.float32
+        # a transposed operand is a view of a C-ordered array (as W.T is): not C-contiguous
+        assert a.flags.c_contiguous != a_t and w.flags.c_contiguous != b_t
 
 
-def test_profile_accounts_for_the_iteration():
+def test_profile_puts_the_time_where_it_is_spent(monkeypatch):
+    """A layer made 20 ms slower per call shows up, by name, as the slowest part, at its cost."""
+    import time
+
     model = AttentionSeq2seq(11, 4, 8)
     rng = np.random.default_rng(0)
     x, t = rng.integers(0, 11, (6, 7)), rng.integers(0, 11, (6, 5))
-    rows = dict(profile_iteration(model, Adam(), x, t, clip=5.0, repeats=3))
+    affine_backward = model.decoder.affine.backward
+
+    def slow_backward(dout):
+        time.sleep(0.02)
+        return affine_backward(dout)
+
+    monkeypatch.setattr(model.decoder.affine, "backward", slow_backward)
+    rows = profile_iteration(model, Adam(), x, t, clip=5.0, repeats=3)
+    names = [name for name, _ in rows]
     for part in ("encoder.lstm forward", "encoder.lstm backward", "decoder.attention forward",
-                 "decoder.affine backward", "softmax forward", "clip + Adam"):
-        assert rows[part] > 0, part
-    parts = sum(ms for name, ms in rows.items() if name != "total")
-    assert parts == pytest.approx(rows["total"])
-    assert "forward" not in vars(model.encoder.lstm)  # the timing wrappers are gone again
+                 "softmax forward", "clip + Adam"):
+        assert part in names, part
+    assert rows[0][0] == "decoder.affine backward" and 20 <= rows[0][1] < 40
+    assert names[-1] == "total" and rows[-1][1] >= rows[0][1]
+    # the wrappers are gone again: the slow method we set is back in place
+    assert model.decoder.affine.backward is slow_backward
+    assert "forward" not in vars(model.encoder.lstm)
 
 
 def test_thread_setting_from_the_environment(monkeypatch):

@@ -175,3 +175,39 @@ def test_training_and_evaluation_use_the_thread_setting(threads):
     Trainer(probe, SGD()).fit(x, t, batch_size=2, progress=False, threads=threads)
     evaluate(probe, x, t, threads=threads)
     assert probe.seen and all(s == {threads} for s in probe.seen)
+
+
+class _Recorder:
+    """A stand-in model that remembers which samples each batch held (x[:, 0] is the index)."""
+
+    param_names = ("w",)
+
+    def __init__(self):
+        self.params, self.grads = [np.zeros(1)], [np.zeros(1)]
+        self.batches = []
+
+    def forward(self, x, t):
+        self.batches.append(x[:, 0].copy())
+        return 0.0
+
+    def backward(self):
+        pass
+
+
+def _batches_seen(seed, n=100, epochs=2, batch_size=10):
+    x = np.arange(n)[:, None]
+    model = _Recorder()
+    Trainer(model, SGD(), seed=seed).fit(x, x, epochs=epochs, batch_size=batch_size,
+                                         progress=False)
+    return np.array(model.batches).reshape(epochs, n)  # one row per epoch
+
+
+def test_every_epoch_sees_every_sample_once_in_a_fresh_order():
+    seen = _batches_seen(seed=0)
+    for epoch in seen:
+        np.testing.assert_array_equal(np.sort(epoch), np.arange(100))  # each sample once
+        # shuffled: far from the order of the data (a fixed order would leave most in place)
+        assert (epoch == np.arange(100)).mean() < 0.2
+    assert (seen[0] != seen[1]).mean() > 0.8  # a new order each epoch
+    assert (_batches_seen(seed=1)[0] != seen[0]).mean() > 0.8  # the seed decides the order
+    np.testing.assert_array_equal(_batches_seen(seed=0), seen)  # and only the seed

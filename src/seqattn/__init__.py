@@ -6,20 +6,23 @@ One module per concept, as in chapters 7-8 of *Deep Learning from Scratch 2*:
 - ``attention``: WeightSum, AttentionWeight, Attention, TimeAttention, BatchedTimeAttention
 - ``seq2seq``, ``peeky_seq2seq``, ``attention_seq2seq``: the three models
 - ``optim``: SGD, Adam, clip_grads; ``train``: Trainer, evaluate, show_samples
-- ``data``: the date data set; ``checkpoint``: .npz save/load; ``translate``: one question
+- ``data``: the date data set; ``checkpoint``: .npz save/load (``load_model`` returns a model
+  and its vocabulary); ``translate``: one question, with the probability of each answer character
 - ``gradcheck``: central-difference checks and their tables
 """
 from .attention_seq2seq import AttentionSeq2seq
-from .checkpoint import CheckpointError, load_params, save_params
+from .checkpoint import (CheckpointError, check_fits, load_model, load_params, read_meta,
+                         save_params)
 from .data import Vocabulary, default_data_path, load_dates
 from .optim import SGD, Adam, clip_grads
 from .peeky_seq2seq import PeekySeq2seq
 from .seq2seq import Seq2seq
-from .train import Trainer, evaluate, show_samples
-from .translate import translate
+from .train import Trainer, TrainingDiverged, evaluate, show_samples
+from .translate import Translation, translate
 
 __version__ = "0.1.0"
 
 __all__ = ["AttentionSeq2seq", "PeekySeq2seq", "Seq2seq", "Vocabulary", "load_dates",
-           "default_data_path", "SGD", "Adam", "clip_grads", "Trainer", "evaluate",
-           "show_samples", "translate", "save_params", "load_params", "CheckpointError"]
+           "default_data_path", "SGD", "Adam", "clip_grads", "Trainer", "TrainingDiverged", "evaluate",
+           "show_samples", "translate", "Translation", "save_params", "load_params", "load_model",
+           "read_meta", "check_fits", "CheckpointError"]

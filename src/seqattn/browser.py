@@ -1,11 +1,12 @@
 """The attention browser of chapter 8: maps drawn in advance, one page per question and epoch,
 and two controls that switch between them in the browser, so that it works in the static book.
 
-A slider picks the question and a row of buttons the epoch. Both are tied to the pages with
-``widgets.jslink``, which runs in JavaScript: no Python runs when the reader moves them, so no
-kernel is needed. The pages sit in Stacks within a Stack (a ``Stack`` shows one of its
-children): the outer one has one child per epoch, each of those has one page per question, and
-the slider drives all of them, so that question k is the same question at every epoch.
+A slider, with a number box beside it, picks the question and a row of buttons the epoch. They
+are tied to the pages with ``widgets.jslink``, which runs in JavaScript: no Python runs when the
+reader moves them, so no kernel is needed. The pages sit in Stacks within a Stack (a ``Stack``
+shows one of its children): the outer one has one child per epoch, each of those has one page per
+question, and the slider drives all of them, so that question k is the same question at every
+epoch.
 """
 import html
 import io
@@ -18,16 +19,25 @@ from PIL import Image
 from .plot import figure_png, show_heatmap
 
 
+# The map's size in inches and its text in points. A phone shows the image shrunk to its column
+# (about 358 px of a 390 px screen), so the text shows at FONT_PT * 358 / (72 * width in inches)
+# px whatever the dpi: 11 pt in at most 6 inches keeps it at 9 px or more. On a desktop the image
+# keeps its own size, FONT_PT * dpi / 72 px: 12 px at 80 dpi.
+MAP_SIZE = (5.6, 2.3)
+FONT_PT = 11
+
+
 def map_png(attention, question, answer, dpi=80, colors=32):
     """One attention map as PNG bytes, small enough to store by the hundred: drawn with
     show_heatmap (question padded to its full width, as the columns are), then reduced to a
     palette of a few colours. A grey map needs no more, and the file shrinks to about a third."""
-    fig, ax = plt.subplots(figsize=(7.6, 2.5))
+    fig, ax = plt.subplots(figsize=MAP_SIZE)
     show_heatmap(attention, question, answer, ax=ax)
-    # larger labels than show_heatmap's: still legible when a phone's screen shrinks the image
-    ax.tick_params(labelsize=11)
-    ax.xaxis.label.set_fontsize(11)
-    ax.yaxis.label.set_fontsize(11)
+    # every text, the colour bar's too, at FONT_PT: legible when a phone shrinks the image
+    for axes in fig.axes:
+        axes.tick_params(labelsize=FONT_PT)
+        axes.xaxis.label.set_fontsize(FONT_PT)
+        axes.yaxis.label.set_fontsize(FONT_PT)
     image = Image.open(io.BytesIO(figure_png(fig, dpi=dpi)))  # the figure is closed
     out = io.BytesIO()
     image.convert("RGB").quantize(colors).save(out, format="png", optimize=True)
@@ -60,12 +70,13 @@ def page(epoch, title, question, truth, answer, png):
 
 
 def browser(pages, labels, selected=-1, description="question"):
-    """The browser: buttons for the epoch, a slider for the question, and the pages.
+    """The browser: buttons for the epoch, a slider and a number box for the question, and the
+    pages.
 
     pages: one list of pages per epoch, all of the same length, with question k at position k
     of every list; labels: one button label per epoch ("epoch 2"); selected: the epoch shown
     first.
-    Returns a VBox of the buttons, the slider and the pages.
+    Returns a VBox of the buttons, an HBox of the slider and its number box, and the pages.
     """
     if len(pages) != len(labels) or len({len(p) for p in pages}) != 1:
         raise ValueError("give one label per epoch, and the same number of pages at each epoch")
@@ -74,11 +85,23 @@ def browser(pages, labels, selected=-1, description="question"):
                            selected_index=selected)
     buttons = widgets.ToggleButtons(options=labels, index=selected,
                                     style={"button_width": "auto"})
-    slider = widgets.IntSlider(value=0, min=0, max=len(pages[0]) - 1,
-                               description=description,
-                               layout=widgets.Layout(width="100%", max_width="520px"))
+    last = len(pages[0]) - 1
+    # The slider takes what the row leaves beside the number box, so that both fit a phone's
+    # screen. The number is a box of its own rather than the slider's readout: the readout takes
+    # a typed number only on Enter, and a number typed and left with Tab or a click stayed in
+    # it while the page shown was another. A text box commits on Enter and when it loses focus
+    # (continuous_update=False: not at every keystroke), so the number shown is the page shown.
+    slider = widgets.IntSlider(value=0, min=0, max=last, description=description,
+                               readout=False,
+                               layout=widgets.Layout(flex="1 1 auto", width="auto",
+                                                     min_width="0"))
+    number = widgets.BoundedIntText(value=0, min=0, max=last, continuous_update=False,
+                                    layout=widgets.Layout(flex="0 0 auto", width="5.5em"))
+    controls = widgets.HBox([slider, number],
+                            layout=widgets.Layout(width="100%", max_width="560px"))
     # the links run in the browser, in JavaScript: no kernel needed
     widgets.jslink((buttons, "index"), (epochs, "selected_index"))
+    widgets.jslink((slider, "value"), (number, "value"))
     for questions in epochs.children:
         widgets.jslink((slider, "value"), (questions, "selected_index"))
-    return widgets.VBox([buttons, slider, epochs])
+    return widgets.VBox([buttons, controls, epochs])

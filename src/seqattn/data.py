@@ -134,6 +134,16 @@ def question_format(question):
     return style, case
 
 
+def _check_seed(seed):
+    """Raises unless seed is a whole number >= 0 (what np.random.default_rng accepts), or None."""
+    if seed is None:
+        return
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"seed must be a whole number >= 0, not {seed!r}")
+    if seed < 0:
+        raise ValueError(f"seed must be a whole number >= 0, not {seed!r}")
+
+
 def generate_dates(n=DEFAULT_N, seed=DEFAULT_SEED):
     """Returns ``n`` lines (without newline), each a unique question and its answer.
 
@@ -144,6 +154,7 @@ def generate_dates(n=DEFAULT_N, seed=DEFAULT_SEED):
     if not 1 <= n <= 200_000:
         # there are about 900,000 possible questions, and far fewer in the short style
         raise ValueError(f"n must be between 1 and 200,000, got {n}")
+    _check_seed(seed)
     rng = np.random.default_rng(seed)
     chunk = 4096
     first, last = FIRST_DATE.toordinal(), LAST_DATE.toordinal()
@@ -202,6 +213,15 @@ def default_data_path():
 
 # --- characters <-> ids --------------------------------------------------------------------
 
+def _shorten(value, width=40):
+    """repr(value), cut to its first ``width`` characters and "…" if it is longer: an error
+    message should not repeat a 10,000-character input in full."""
+    if isinstance(value, (str, bytes)) and len(value) > width:
+        return f"{value[:width]!r}…"
+    text = repr(value)
+    return text if len(text) <= width + 2 else text[:width] + "…"
+
+
 class Vocabulary:
     """Maps characters to integer ids and back, and knows the layout of the data set.
 
@@ -232,7 +252,11 @@ class Vocabulary:
                 f"answer_width={self.answer_width}, reversed={self.reversed})")
 
     def encode(self, text):
-        """Text of length L -> ids (L,). Unknown characters raise ValueError."""
+        """Text of length L -> ids (L,). Unknown characters raise ValueError, text that is not a
+        str (bytes, say) TypeError."""
+        if not isinstance(text, str):
+            raise TypeError(f"the text to encode must be a str, not {type(text).__name__}: "
+                            f"{_shorten(text)}")
         unknown = sorted(set(text) - self.char_to_id.keys())
         if unknown:
             names = ", ".join(repr(char) for char in unknown)
@@ -240,14 +264,39 @@ class Vocabulary:
         return np.array([self.char_to_id[char] for char in text], dtype=np.int64)
 
     def decode(self, ids):
-        """Ids (L,) -> text of length L."""
-        return "".join(self.id_to_char[int(i)] for i in ids)
+        """Ids (L,) -> text of length L. Ids that are not integers raise TypeError, ids
+        outside the vocabulary ValueError."""
+        if isinstance(ids, (str, bytes)):
+            raise TypeError(f"decode takes integer ids, not a {type(ids).__name__}: "
+                            f"{_shorten(ids)} (encode turns text into ids)")
+        array = np.asarray(ids)
+        if array.ndim != 1:
+            raise ValueError(f"decode takes a sequence of ids (L,), not an array of shape "
+                             f"{array.shape}")
+        if array.size and array.dtype.kind not in "iu":  # an empty list is float64: no ids
+            raise TypeError(f"ids must be integers, not {array.dtype}: {_shorten(ids)}")
+        try:
+            return "".join([self.id_to_char[i] for i in array.tolist()])
+        except KeyError as error:
+            raise ValueError(f"the id {error.args[0]} is not in the vocabulary "
+                             f"(ids 0 to {len(self) - 1})") from None
 
     def encode_question(self, text):
-        """A question -> ids (T,): padded with spaces to the width, reversed if the data set is."""
+        """A question -> ids (T,): padded with spaces to the width, reversed if the data set is.
+
+        Raises TypeError for a question that is not a str, ValueError for an empty or blank
+        one, one wider than the question width or containing the separator or characters
+        outside the vocabulary."""
+        if not isinstance(text, str):
+            raise TypeError(f"a question must be a str, not {type(text).__name__}: "
+                            f"{_shorten(text)}")
+        if not text:
+            raise ValueError("the question is empty")
+        if not text.strip():
+            raise ValueError(f"the question is blank: {text!r} holds only white space")
         if len(text) > self.question_width:
             raise ValueError(
-                f"the question {text!r} is {len(text)} characters; "
+                f"the question {_shorten(text)} is {len(text)} characters; "
                 f"this vocabulary's questions are at most {self.question_width}")
         if self.start_char in text:
             raise ValueError(f"a question cannot contain the separator {self.start_char!r}")
@@ -260,13 +309,67 @@ class Vocabulary:
             ids = ids[::-1]
         return self.decode(ids).rstrip(PAD)
 
+    def __eq__(self, other):
+        """Two vocabularies are equal when they give every character the same id and lay out
+        questions and answers the same way (``to_dict`` holds all of it)."""
+        if not isinstance(other, Vocabulary):
+            return NotImplemented
+        return self.to_dict() == other.to_dict()
+
+    __hash__ = None  # mutable attributes: equal vocabularies need not stay equal
+
+    def to_dict(self):
+        """What defines this vocabulary, as a JSON-serialisable dict (checkpoints store it):
+        its characters, both widths, whether questions are reversed, the start character."""
+        return {"chars": "".join(self.char_to_id), "question_width": int(self.question_width),
+                "answer_width": int(self.answer_width), "reversed": bool(self.reversed),
+                "start_char": self.start_char}
+
+    @classmethod
+    def from_dict(cls, d):
+        """The vocabulary that ``to_dict`` described: same characters, same ids.
+        Raises ValueError when d is not such a dict."""
+        kinds = {"chars": str, "question_width": int, "answer_width": int, "reversed": bool,
+                 "start_char": str}
+        if not isinstance(d, dict) or set(d) != set(kinds):
+            got = sorted(d) if isinstance(d, dict) else type(d).__name__
+            raise ValueError(f"a vocabulary needs exactly the keys {sorted(kinds)}, got {got}")
+        for key, kind in kinds.items():
+            value = d[key]
+            if type(value) is not kind or (kind is int and value < 1):  # bool is not an int here
+                raise ValueError(f"vocabulary entry {key!r} must be a {kind.__name__}"
+                                 f"{' >= 1' if kind is int else ''}, got {value!r}")
+        vocab = cls(d["chars"], d["question_width"], d["answer_width"], d["reversed"],
+                    d["start_char"])
+        if vocab.to_dict() != d:  # so that every id is the one the dict's order gives
+            raise ValueError(f"vocabulary chars must be sorted, unique, and include the pad "
+                             f"{PAD!r} and the start character, got {d['chars']!r}")
+        return vocab
+
 
 # --- reading the data set ------------------------------------------------------------------
 
+def _read_text(path):
+    """The text of ``path``, read as UTF-8. A byte order mark at the start (some Windows
+    editors write one) is dropped rather than counted as a character of line 1; bytes that are
+    not UTF-8 raise ValueError naming the file, the line and the byte."""
+    try:
+        with open(path, encoding="utf-8-sig") as f:
+            return f.read()
+    except UnicodeDecodeError:
+        data = Path(path).read_bytes()
+        try:
+            data.decode("utf-8")  # again, on the whole file: positions counted from its start
+        except UnicodeDecodeError as error:
+            line = data[:error.start].count(b"\n") + 1
+            raise ValueError(f"{path}, line {line}: not UTF-8 text (the byte "
+                             f"{data[error.start]:#04x}: {error.reason})") from None
+        raise
+
+
 def _read_lines(path):
     """The lines of ``path`` as (line number, question, answer); checks the layout."""
-    with open(path, encoding="utf-8") as f:
-        lines = f.read().split("\n")
+    lines = _read_text(path).split("\n")
     if lines[-1] == "":  # the newline at the end of the file
         lines.pop()
     if not lines:
@@ -276,7 +379,13 @@ def _read_lines(path):
     width = first.find(SEPARATOR)  # a question never contains the separator
     if width < 0:
         raise ValueError(f"{path}, line 1: no separator {SEPARATOR!r}")
+    if width == 0:
+        raise ValueError(f"{path}, line 1: {first!r} starts with the separator "
+                         f"{SEPARATOR!r}: its question is empty")
     length = len(first)
+    if width == length - 1:
+        raise ValueError(f"{path}, line 1: {first!r} ends with the separator "
+                         f"{SEPARATOR!r}: its answer is empty")
 
     rows = []
     for number, line in enumerate(lines, start=1):
@@ -284,7 +393,11 @@ def _read_lines(path):
             raise ValueError(
                 f"{path}, line {number}: {line!r} is not like line 1 "
                 f"({length} characters, the first {SEPARATOR!r} as character {width + 1})")
-        rows.append((number, line[:width], line[width + 1:]))
+        answer = line[width + 1:]
+        if SEPARATOR in answer:  # the decoder's start character may not be a character to write
+            raise ValueError(f"{path}, line {number}: the answer {answer!r} contains the "
+                             f"separator {SEPARATOR!r}")
+        rows.append((number, line[:width], answer))
     return rows
 
 
@@ -303,6 +416,7 @@ def load_dates(path, test_size=0.1, seed=DEFAULT_SEED, reverse=False):
     """
     if not 0 <= test_size <= 1:
         raise ValueError(f"test_size must be between 0 and 1, got {test_size}")
+    _check_seed(seed)
     rows = _read_lines(path)
 
     answers = {}  # question -> (answer, number of the line it was first seen on)

@@ -256,7 +256,9 @@ def train_epoch(run, data, threads=None):
 def work_one_epoch(name, settings, state_dir, threads=None, checkpoints=None):
     """One more epoch of the run called name, resumed from its saved state in state_dir (if
     there is one), which is then saved again; returns (name, the epoch's record).
-    checkpoints: {epoch: [paths]} to save the model to (``save_params``) after those epochs.
+    checkpoints: {epoch: [paths]} to save the model to (``save_params``) after those epochs,
+    with the vocabulary of its data (``load_model`` reads both back). A left-padded run's
+    questions are laid out in a way no Vocabulary describes, so its checkpoints have none.
     This is what ``scripts/experiments.py`` runs, in a worker process or in its own."""
     config = Config.from_name(name)
     data = run_data(settings, config.order)
@@ -267,8 +269,9 @@ def work_one_epoch(name, settings, state_dir, threads=None, checkpoints=None):
     entry = train_epoch(run, data, threads=threads)
     run.save_state(state)
     for path in (checkpoints or {}).get(run.epoch, []):
-        save_params(run.model, path, run=name, epochs=run.epoch, settings=settings,
-                    reversed=config.order == "reversed", seed=config.seed,
+        vocab = None if config.order == "left-padded" else data[2]
+        save_params(run.model, path, vocab=vocab, run=name, epochs=run.epoch,
+                    settings=settings, reversed=config.order == "reversed", seed=config.seed,
                     accuracy=entry["accuracy"])
     return name, entry
 
@@ -440,18 +443,24 @@ def table(record, key="accuracy", models=tuple(MODELS), orders=("reversed", "as-
     if not rows:
         raise KeyError(f"the record has none of {list(models)} x {list(orders)}")
     shown = epochs or range(1, min(v.shape[1] for _, v in rows) + 1)
-    width = max(len(cell(v)) * 2 + 1 for _, values in rows for v in values.ravel()) + 1
-    width = max(width, len(f"epoch {max(shown)}") + 2)
-    name_width = max(len(name) for name, _ in rows) + 2
+
+    def span(values, e):
+        return cell(values[:, e - 1].min()) + "-" + cell(values[:, e - 1].max())
+
+    # each column as wide as its widest cell, so that the table fits a page's column
+    widths = {e: 2 + max([len(f"epoch {e}")] + [len(span(values, e)) for _, values in rows
+                                                  if e <= values.shape[1]])
+              for e in shown}
+    # no gap after the names: every column starts with two spaces of its own
+    name_width = max([len(name) for name, _ in rows] + [len(key) + 4 + 2 * percent])
     unit = " (%)" if percent else ""
-    lines = [f"{key + unit:<{name_width}}" + "".join(f"{'epoch ' + str(e):>{width}}"
+    lines = [f"{key + unit:<{name_width}}" + "".join(f"{'epoch ' + str(e):>{widths[e]}}"
                                                      for e in shown)]
     for name, values in rows:
         n = len(values)
         have = [e for e in shown if e <= values.shape[1]]  # a grid still running has fewer
-        means = "".join(f"{cell(values[:, e - 1].mean()):>{width}}" for e in have)
-        ranges = "".join(f"{cell(values[:, e - 1].min()) + '-' + cell(values[:, e - 1].max()):>{width}}"
-                         for e in have)
+        means = "".join(f"{cell(values[:, e - 1].mean()):>{widths[e]}}" for e in have)
+        ranges = "".join(f"{span(values, e):>{widths[e]}}" for e in have)
         lines.append(f"{name:<{name_width}}" + means)
         lines.append(f"{'  range of ' + str(n) + ' seeds':<{name_width}}" + ranges)
     return "\n".join(lines)

@@ -39,10 +39,17 @@ def relative_error(analytic, numeric):
 
 
 class GradCheck:
-    """The rows of a gradient check: (name, shape, max abs diff, relative error)."""
+    """The rows of a gradient check: (name, shape, max abs diff, relative error).
 
-    def __init__(self, rows):
+    ``unused`` names the rows whose numerical gradient is exactly zero: the loss does not
+    depend on them at all. Their relative error is 0 whenever the backward pass also returns
+    zeros, so agreement there proves nothing: a layer that ignored its bias, forward and
+    backward, would pass. A test should expect ``unused`` to be empty, or name what is.
+    """
+
+    def __init__(self, rows, unused=()):
         self.rows = rows
+        self.unused = list(unused)
 
     @property
     def max_relative_error(self):
@@ -59,8 +66,10 @@ class GradCheck:
         return str(self)
 
 
-def _compare(name, analytic, f, x, eps):
+def _compare(name, analytic, f, x, eps, unused):
     numeric = numerical_gradient(f, x, eps)
+    if not numeric.any():
+        unused.append(name)
     return (name, x.shape, float(np.abs(analytic - numeric).max()), relative_error(analytic, numeric))
 
 
@@ -99,11 +108,12 @@ def check_layer(layer, *inputs, input_names=None, seed=0, eps=1e-5):
         dinputs = () if dinputs is None else (dinputs,)
     analytic = [g.copy() for g in layer.grads]
 
-    rows = [_compare(name, g, loss, p, eps)
+    unused = []
+    rows = [_compare(name, g, loss, p, eps, unused)
             for name, g, p in zip(layer.param_names, analytic, layer.params)]
-    rows += [_compare(name, dx, loss, x, eps)
+    rows += [_compare(name, dx, loss, x, eps, unused)
              for name, dx, x in zip(input_names, dinputs, float_inputs)]
-    return GradCheck(rows)
+    return GradCheck(rows, unused)
 
 
 def randomize_params(model, scale=0.5, seed=0):
@@ -129,5 +139,7 @@ def check_model(model, xs, ts, eps=1e-5):
     loss()
     model.backward()
     analytic = [g.copy() for g in model.grads]
-    return GradCheck([_compare(name, g, loss, p, eps)
-                      for name, g, p in zip(model.param_names, analytic, model.params)])
+    unused = []
+    rows = [_compare(name, g, loss, p, eps, unused)
+            for name, g, p in zip(model.param_names, analytic, model.params)]
+    return GradCheck(rows, unused)

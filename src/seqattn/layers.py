@@ -198,6 +198,36 @@ class LSTM:
         return dA @ Wx.T, dA @ Wh.T, dc_prev
 
 
+def check_ids(ids, vocab_size, name="xs", ndim=2, allowed=None):
+    """Raises unless ids is an integer array of ``ndim`` dimensions whose values all lie in
+    [0, vocab_size) (or equal ``allowed``, e.g. a loss's ignore label); returns it as an array.
+
+    Models call it once per ``forward`` or ``generate``, on the whole (N, T) array: an id
+    outside the range would otherwise fail deep inside a layer, or worse, a negative one would
+    silently pick a row from the end of the embedding matrix. Two reductions over an (N, T)
+    integer array cost microseconds, nothing next to one LSTM step.
+    """
+    ids = np.asarray(ids)
+    if ids.dtype.kind not in "iu":
+        raise ValueError(f"{name} must hold integer ids, not {ids.dtype} values")
+    if ids.ndim != ndim:
+        raise ValueError(f"{name} must have {ndim} dimensions, not shape {ids.shape}")
+    if ids.size:
+        low, high = ids.min(), ids.max()
+        if high >= vocab_size:
+            bad = high
+        elif low < 0:
+            negative = ids[ids < 0]
+            bad = negative[negative != allowed][:1]  # the first that is not the allowed value
+            bad = bad[0] if bad.size else None
+        else:
+            bad = None
+        if bad is not None:
+            raise ValueError(f"{name} holds the id {bad}, outside the vocabulary's range "
+                             f"[0, {vocab_size})")
+    return ids
+
+
 class TimeEmbedding:
     """Embedding of a whole sequence: xs (N, T) word ids -> (N, T, D). Parameter W: (V, D)."""
 

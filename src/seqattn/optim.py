@@ -3,6 +3,8 @@
 An optimizer's ``update(params, grads)`` changes every parameter array in place, so the layers,
 which hold the same arrays, see the new values at once.
 """
+import numbers
+
 import numpy as np
 
 
@@ -43,12 +45,29 @@ class Adam:
             p -= lr_t * m / (np.sqrt(v) + self.eps)
 
 
+def check_max_norm(max_norm, name="max_norm"):
+    """Raises unless max_norm is a number > 0, inf or None (no clipping): a negative bound
+    would flip the gradients' sign and make training climb the loss, and 0 would freeze it."""
+    if max_norm is None:
+        return
+    if isinstance(max_norm, bool) or not isinstance(max_norm, numbers.Real):
+        raise TypeError(f"{name} must be a number > 0 (or None or inf: no clipping), "
+                        f"not {max_norm!r}")
+    if not max_norm > 0:  # also catches nan
+        raise ValueError(f"{name} must be > 0 (or None or inf: no clipping), not {max_norm!r}: "
+                         "a negative bound reverses the gradients, 0 freezes training")
+
+
 def clip_grads(grads, max_norm):
-    """Scales all gradients down together when their global L2 norm exceeds max_norm.
+    """Scales all gradients down together when their global L2 norm exceeds max_norm
+    (> 0; None or inf clip nothing).
 
     Works in place and returns the norm before clipping (worth logging: spikes show
     exploding gradients).
     """
+    check_max_norm(max_norm)
+    if max_norm is None:
+        max_norm = np.inf
     total_norm = np.sqrt(sum(float((g * g).sum()) for g in grads))
     rate = max_norm / (total_norm + 1e-6)
     if rate < 1:

@@ -1,10 +1,51 @@
 """The plotting helpers every chapter shares: attention heatmaps, training curves and
-computation graphs."""
+computation graphs.
+
+Legible on a phone: the book shows a figure at 100 dpi at its own size, and a phone shrinks it
+to its column, about 358 px of a 390 px screen. Text of `pt` points in a figure `w` inches wide
+then shows at pt * 358 / (72 * w) px whatever the dpi, so for 9 px or more a figure needs
+pt >= 1.81 * w: 10 pt up to 5.5 inches wide, 11 pt up to 6 inches. The helpers keep to that
+(`min_font_pt` gives the size for a width, `legible` raises every text of a figure to it).
+"""
 import io
 
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
+from matplotlib.text import Text
+
+PHONE_COLUMN_PX = 358  # the text column of a 390 px screen
+MIN_TEXT_PX = 9
+
+
+def min_font_pt(width_inches):
+    """The smallest font size (points) that shows at MIN_TEXT_PX or more on a phone, in a figure
+    whose drawing is width_inches wide (bbox_inches="tight" adds 0.1 inch on either side);
+    never below 10."""
+    return max(10.0, MIN_TEXT_PX * 72 * (width_inches + 0.25) / PHONE_COLUMN_PX)
+
+
+def legible(fig, pt=None):
+    """Raises every text of fig (tick labels, axis labels, titles, legends, annotations) to at
+    least pt points, by default min_font_pt of the figure's width; returns fig."""
+    for _ in range(2):  # larger text makes the figure's tight box wider: once more
+        fig.canvas.draw()  # creates the tick labels, so that findobj sees them
+        width = fig.get_tightbbox(fig.canvas.get_renderer()).width  # inches
+        size = pt or min_font_pt(max(width, fig.get_figwidth()))
+        for ax in fig.axes:
+            ax.tick_params(which="both", labelsize=max(size, _tick_size(ax)))
+        for text in fig.findobj(Text):
+            if text.get_text().strip() and text.get_fontsize() < size:
+                text.set_fontsize(size)
+    return fig
+
+
+def _tick_size(ax):
+    labels = ax.get_xticklabels() + ax.get_yticklabels()
+    return max((t.get_fontsize() for t in labels), default=0)
+
+
+HEATMAP_PT = 11
 
 
 def show_heatmap(attention, question, answer, ax=None, title=None):
@@ -19,16 +60,20 @@ def show_heatmap(attention, question, answer, ax=None, title=None):
         raise ValueError(f"attention has shape {attention.shape}, but the answer and question "
                          f"have {len(answer)} and {len(question)} characters")
     if ax is None:
-        _, ax = plt.subplots(figsize=(0.26 * len(question) + 1.2, 0.26 * len(answer) + 1.0))
+        # 0.17 inches a character: a question of 29 characters makes a map 6.1 inches wide,
+        # whose 11 pt text still shows at 9 px on a phone
+        _, ax = plt.subplots(figsize=(0.17 * len(question) + 1.2, 0.17 * len(answer) + 1.1))
     image = ax.imshow(attention, cmap="Greys", vmin=0, vmax=1, aspect="equal")
-    ax.set_xticks(range(len(question)), [c if c != " " else "·" for c in question], fontsize=8)
-    ax.set_yticks(range(len(answer)), list(answer), fontsize=8)
-    ax.set_xlabel("question (input)")
-    ax.set_ylabel("answer (output)")
+    ax.set_xticks(range(len(question)), [c if c != " " else "·" for c in question],
+                  fontsize=HEATMAP_PT)
+    ax.set_yticks(range(len(answer)), list(answer), fontsize=HEATMAP_PT)
+    ax.set_xlabel("question (input)", fontsize=HEATMAP_PT)
+    ax.set_ylabel("answer (output)", fontsize=HEATMAP_PT)
     ax.tick_params(length=0)
     if title:
-        ax.set_title(title, fontsize=9)
-    ax.figure.colorbar(image, ax=ax, fraction=0.025, pad=0.02)
+        ax.set_title(title, fontsize=HEATMAP_PT)
+    bar = ax.figure.colorbar(image, ax=ax, fraction=0.025, pad=0.02)
+    bar.ax.tick_params(labelsize=HEATMAP_PT)
     return ax
 
 
@@ -44,14 +89,14 @@ def plot_training(loss_history, accuracies, smooth=20, axes=None):
     if not isinstance(accuracies, dict):
         accuracies = {"": accuracies}
     if axes is None:
-        _, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+        _, axes = plt.subplots(1, 2, figsize=(6.2, 3.0), layout="constrained")
     loss_ax, acc_ax = axes
     for name, history in loss_history.items():
         n = len(history) // smooth * smooth
         means = np.asarray(history[:n]).reshape(-1, smooth).mean(axis=1)
         loss_ax.plot(np.arange(1, len(means) + 1) * smooth, means, label=name or None)
     loss_ax.set_xlabel("iteration")
-    loss_ax.set_ylabel(f"training loss (mean of {smooth} iterations)")
+    loss_ax.set_ylabel(f"training loss\n(mean of {smooth} iterations)")
     for name, accs in accuracies.items():
         acc_ax.plot(range(1, len(accs) + 1), np.asarray(accs) * 100, marker="o",
                     label=name or None)
@@ -63,6 +108,7 @@ def plot_training(loss_history, accuracies, smooth=20, axes=None):
         ax.grid(alpha=0.3)
         if any(line.get_label() and not line.get_label().startswith("_") for line in ax.lines):
             ax.legend()
+    legible(axes[0].figure)
     return axes
 
 
@@ -78,6 +124,9 @@ GRAPH_COLORS = {"data": ("#dbe9f6", "#2b6ca3"), "op": ("#fde3c8", "#c0641a"),
                 "layer": ("#e3f1df", "#3d7a33")}
 
 
+GRAPH_MAX_PT = 12
+
+
 def draw_graph(nodes, edges, title=None):
     """Draws a small computation graph in one compact style; returns the Axes.
 
@@ -87,9 +136,17 @@ def draw_graph(nodes, edges, title=None):
     target labelled with, say, the shape of what flows along it. options: "color", "ls" (line
     style), "rad" (curvature, as matplotlib's arc3) and "at" (the label's (x, y)).
     """
-    sizes = {name: (0.09 * len(label) + 0.22, 0.32) for name, (_, _, label, _) in nodes.items()}
-    x0 = min(x - sizes[name][0] / 2 for name, (x, *_) in nodes.items()) - 0.3
-    x1 = max(x + sizes[name][0] / 2 for name, (x, *_) in nodes.items()) + 0.3
+    # The text: large enough for a phone at the graph's width (min_font_pt), but at most
+    # GRAPH_MAX_PT, so that the boxes, sized to their labels, stay clear of each other. A graph
+    # wider than about 6.6 inches needs its nodes closer together to be legible on a phone.
+    pt = 10
+    for _ in range(3):  # the boxes grow with the text, and the graph with the boxes
+        grow = pt / 10  # the boxes were sized for 10 pt
+        sizes = {name: (grow * (0.09 * len(label) + 0.22), 0.32 * max(1, grow * 0.9))
+                 for name, (_, _, label, _) in nodes.items()}
+        x0 = min(x - sizes[name][0] / 2 for name, (x, *_) in nodes.items()) - 0.3
+        x1 = max(x + sizes[name][0] / 2 for name, (x, *_) in nodes.items()) + 0.3
+        pt = min(GRAPH_MAX_PT, min_font_pt(x1 - x0))
     y0 = min(y for _, y, *_ in nodes.values()) - 0.5
     y1 = max(y for _, y, *_ in nodes.values()) + 0.5
     top = y1 + (0.3 if title else 0)
@@ -103,7 +160,7 @@ def draw_graph(nodes, edges, title=None):
         boxes[name] = FancyBboxPatch((x - w / 2, y - h / 2), w, h, fc=face, ec=edge, lw=1.2,
                                      boxstyle=f"round,pad=0,rounding_size={rounding}", zorder=3)
         ax.add_patch(boxes[name])
-        ax.text(x, y, label, ha="center", va="center", fontsize=10, zorder=4)
+        ax.text(x, y, label, ha="center", va="center", fontsize=pt, zorder=4)
     for source, target, label, *rest in edges:
         options = rest[0] if rest else {}
         color = options.get("color", "black")
@@ -116,10 +173,10 @@ def draw_graph(nodes, edges, title=None):
                                      shrinkA=1, shrinkB=1, zorder=2))
         if label:
             x, y = options.get("at", ((xa + xb) / 2, (ya + yb) / 2 + 0.04))
-            ax.text(x, y, label, ha="center", va="bottom", fontsize=8, color=color, zorder=4,
+            ax.text(x, y, label, ha="center", va="bottom", fontsize=pt, color=color, zorder=4,
                     bbox=dict(boxstyle="square,pad=0.05", fc="white", ec="none", alpha=0.8))
     if title:
-        ax.text((x0 + x1) / 2, top - 0.2, title, ha="center", va="center", fontsize=11)
+        ax.text((x0 + x1) / 2, top - 0.2, title, ha="center", va="center", fontsize=pt + 1)
     ax.set_xlim(x0, x1)
     ax.set_ylim(y0, top)
     ax.axis("off")
@@ -149,9 +206,12 @@ def plot_record(record, models=("baseline", "peeky", "attention"),
     Returns the axes (2, len(orders))."""
     from . import experiment  # here, not at the top: experiment imports the models
 
-    if axes is None:
-        _, axes = plt.subplots(2, len(orders), figsize=(5.2 * len(orders), 6.4), sharey="row",
-                               squeeze=False)
+    own = axes is None
+    if own:
+        # two columns in 6.7 inches, the legend below them: 12 pt text (legible) shows at 9 px
+        # on a phone
+        _, axes = plt.subplots(2, len(orders), figsize=(3.1 * len(orders) + 0.5, 6.6),
+                               sharey="row", squeeze=False, layout="constrained")
     for column, order in zip(axes.T, orders):
         loss_ax, acc_ax = column
         for model in models:
@@ -172,8 +232,13 @@ def plot_record(record, models=("baseline", "peeky", "attention"),
         acc_ax.xaxis.get_major_locator().set_params(integer=True)
         for ax in column:
             ax.grid(alpha=0.3)
-    axes[0, 0].set_ylabel("training loss (mean of 20 iterations)")
+    axes[0, 0].set_ylabel("training loss\n(mean of 20 iterations)")
     axes[1, 0].set_ylabel("test accuracy (%)")
-    axes[1, 0].legend(loc="center right", fontsize=9)
-    axes[0, 0].figure.tight_layout()
+    if own:
+        fig = axes[0, 0].figure
+        fig.legend(*axes[1, 0].get_legend_handles_labels(), loc="outside lower center")
+        legible(fig)
+    else:
+        axes[1, 0].legend(loc="center right", fontsize=9)
+        axes[0, 0].figure.tight_layout()
     return axes

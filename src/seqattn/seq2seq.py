@@ -9,7 +9,7 @@ xs (N, T) question ids; ts (N, T_out + 1) answer ids starting with the start sym
 """
 import numpy as np
 
-from .layers import TimeAffine, TimeEmbedding, TimeLSTM, TimeSoftmaxWithLoss
+from .layers import TimeAffine, TimeEmbedding, TimeLSTM, TimeSoftmaxWithLoss, check_ids
 
 
 def collect_params(**parts):
@@ -130,6 +130,21 @@ class Seq2seq:
     decoder_class = Decoder
 
     def __init__(self, vocab_size, wordvec_size, hidden_size, seed=0, dtype=np.float32):
+        """V = vocab_size, D = wordvec_size, H = hidden_size: whole numbers >= 1; dtype: a
+        floating-point type (float32 trains, float64 is for gradient checks)."""
+        for name, size in (("vocab_size", vocab_size), ("wordvec_size", wordvec_size),
+                           ("hidden_size", hidden_size)):
+            if isinstance(size, bool) or not isinstance(size, (int, np.integer)):
+                raise TypeError(f"{name} must be a whole number >= 1, not {size!r}")
+            if size < 1:
+                raise ValueError(f"{name} must be >= 1, not {size!r}")
+        try:
+            floating = np.issubdtype(np.dtype(dtype), np.floating)
+        except TypeError:
+            floating = False
+        if not floating:
+            raise TypeError(f"dtype must be a floating-point type such as np.float32, "
+                            f"not {dtype!r}")
         init = Initializer(np.random.default_rng(seed), dtype)
         args = (vocab_size, wordvec_size, hidden_size, init)
         self.config = dict(vocab_size=vocab_size, wordvec_size=wordvec_size,
@@ -141,6 +156,8 @@ class Seq2seq:
             encoder=self.encoder, decoder=self.decoder)
 
     def forward(self, xs, ts):
+        V = self.config["vocab_size"]  # ids are checked once here, not in every layer
+        xs, ts = check_ids(xs, V, "xs"), check_ids(ts, V, "ts", allowed=self.softmax.ignore_label)
         decoder_xs, decoder_ts = ts[:, :-1], ts[:, 1:]
         h = self.encoder.forward(xs)
         score = self.decoder.forward(decoder_xs, h)
@@ -153,4 +170,6 @@ class Seq2seq:
 
     def generate(self, xs, start_id, sample_size):
         """xs (N, T) -> ids (N, sample_size), the model's own greedy answer."""
+        xs = check_ids(xs, self.config["vocab_size"], "xs")
+        check_ids(start_id, self.config["vocab_size"], "start_id", ndim=np.ndim(start_id))
         return self.decoder.generate(self.encoder.forward(xs), start_id, sample_size)

@@ -4,7 +4,9 @@ alone (the floor no NumPy code can beat), a per-layer profile, and the BLAS thre
 The appendix "Making it fast" and ``make bench`` (bench/bench.py) are built on these.
 """
 import os
+import re
 import time
+import warnings
 from contextlib import contextmanager
 
 import numpy as np
@@ -13,28 +15,72 @@ from threadpoolctl import threadpool_limits
 DEFAULT_BLAS_THREADS = 2
 
 
+def available_cores():
+    """The number of cores this process may run on (its CPU affinity where the system
+    reports one, else os.cpu_count())."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not on Linux
+        return os.cpu_count() or 1
+
+
 def _blas_threads_setting():
-    """The BLAS thread count: $SEQATTN_BLAS_THREADS if set, else DEFAULT_BLAS_THREADS."""
+    """The BLAS thread count: $SEQATTN_BLAS_THREADS if set, else DEFAULT_BLAS_THREADS.
+
+    The value must be ASCII digits (surrounding spaces allowed) for a number >= 1, else
+    ValueError. A number above the cores this process may use is clamped to them, with a
+    warning: more BLAS threads than cores only wait for each other (1000 made evaluation
+    640 times slower on our 2-core machine).
+    """
     value = os.environ.get("SEQATTN_BLAS_THREADS", "")
     if not value:
         return DEFAULT_BLAS_THREADS
-    if not value.isdigit() or int(value) < 1:
+    # a strict pattern: str.isdigit() also accepts "²" (which int() cannot read) and "٣"
+    # (which int() reads as 3)
+    if not re.fullmatch(r"[0-9]+", value.strip()) or int(value) < 1:
         raise ValueError(f"SEQATTN_BLAS_THREADS must be a whole number of threads >= 1, "
                          f"not {value!r}")
-    return int(value)
+    threads, cores = int(value), available_cores()
+    if threads > cores:
+        warnings.warn(f"SEQATTN_BLAS_THREADS={value} is more than the {cores} cores this "
+                      f"process may use; using {cores}", RuntimeWarning, stacklevel=2)
+        return cores
+    return threads
+
+
+def _blas_threads_at_import():
+    """_blas_threads_setting(), except that a bad value warns and falls back to the default:
+    `import seqattn` (and with it `make data`) must not fail over a setting only training and
+    evaluation use."""
+    try:
+        return _blas_threads_setting()
+    except ValueError as error:
+        warnings.warn(f"{error}; using the default, {DEFAULT_BLAS_THREADS}", RuntimeWarning,
+                      stacklevel=2)
+        return DEFAULT_BLAS_THREADS
 
 
 # The number of threads the BLAS library (OpenBLAS, under NumPy) may use while the package
 # trains and evaluates. `make bench` measures 1 against 2 on our 2-core machine (the README
 # gives the figures): 2 is faster on an otherwise idle machine, but when other programs keep
 # the cores busy, OpenBLAS's threads wait for each other and 1 is much faster. Set
-# SEQATTN_BLAS_THREADS=1 on a busy or shared machine.
-BLAS_THREADS = _blas_threads_setting()
+# SEQATTN_BLAS_THREADS=1 on a busy or shared machine. A bad value warns and falls back to
+# DEFAULT_BLAS_THREADS; one above the available cores warns and is clamped to them.
+BLAS_THREADS = _blas_threads_at_import()
 
 
 def blas_threads(n=None):
-    """A context manager limiting the BLAS library to n threads (default BLAS_THREADS)."""
-    return threadpool_limits(BLAS_THREADS if n is None else n, user_api="blas")
+    """A context manager limiting the BLAS library to n threads (default BLAS_THREADS).
+
+    An explicit n is used as given (a benchmark may want to oversubscribe on purpose); it
+    must be a whole number >= 1."""
+    if n is None:
+        n = BLAS_THREADS
+    elif isinstance(n, bool) or not isinstance(n, (int, np.integer)):
+        raise TypeError(f"threads must be a whole number >= 1 (or None), not {n!r}")
+    elif n < 1:
+        raise ValueError(f"threads must be >= 1 (or None), not {n!r}")
+    return threadpool_limits(n, user_api="blas")
 
 
 # --- the matrix products of one training iteration --------------------------------------------
@@ -97,6 +143,7 @@ def replay(products, rng, dtype=np.float32):
     def run():
         for a, w in operands:
             a @ w
+    run.operands = operands  # [(a, w)]: what each product multiplies, for a look (and the tests)
     return run
 
 
@@ -109,7 +156,8 @@ def _timed_methods(layers, totals):
     for name, layer in layers.items():
         for method in ("forward", "backward"):
             original = getattr(layer, method)
-            originals.append((layer, method))
+            # None: the class's method; else a method set on this very object, put back after
+            originals.append((layer, method, vars(layer).get(method)))
 
             def timed(*args, _original=original, _key=(name, method), **kwargs):
                 start = time.perf_counter()
@@ -120,8 +168,11 @@ def _timed_methods(layers, totals):
     try:
         yield
     finally:
-        for layer, method in originals:
-            delattr(layer, method)  # the class's method shows through again
+        for layer, method, own in originals:
+            if own is None:
+                delattr(layer, method)  # the class's method shows through again
+            else:
+                setattr(layer, method, own)
 
 
 def profile_iteration(model, optimizer, x, t, clip, repeats=10):

@@ -3,11 +3,36 @@ and the book's printout of sample answers.
 
 x (N, T) question ids; t (N, T_out + 1) answer ids, t[:, 0] the start symbol.
 """
+import math
+import numbers
+
 import numpy as np
 from tqdm.auto import tqdm  # a widget in notebooks, a text bar in a terminal
 
-from .optim import clip_grads
+from .checkpoint import check_fits
+from .optim import check_max_norm, clip_grads
 from .speed import blas_threads
+
+
+def _check_whole_number(name, value, minimum):
+    """Raises unless value is an int (Python or NumPy, not bool) >= minimum."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be a whole number >= {minimum}, not {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, not {value!r}")
+
+
+def _check_questions(x, what):
+    """Raises unless x holds at least one question (a 2-D array of ids, N >= 1)."""
+    if np.ndim(x) != 2:
+        raise ValueError(f"x must be an (N, T) array of question ids, not of shape "
+                         f"{np.shape(x)}")
+    if len(x) == 0:
+        raise ValueError(f"x holds no questions: nothing to {what}")
+
+
+class TrainingDiverged(FloatingPointError):
+    """The loss or the gradients stopped being finite numbers during ``Trainer.fit``."""
 
 
 class Trainer:
@@ -26,8 +51,15 @@ class Trainer:
 
     def fit(self, x, t, epochs=1, batch_size=32, max_grad=None, progress=True, threads=None):
         """Runs ``epochs`` passes over (x, t); an incomplete last batch is left out, as in the
-        book. max_grad: clip the gradients' global norm to it (None: no clipping).
-        threads: BLAS threads while training (default ``speed.BLAS_THREADS``)."""
+        book. max_grad: clip the gradients' global norm to it (> 0; None: no clipping).
+        threads: BLAS threads while training (default ``speed.BLAS_THREADS``).
+
+        Raises ``TrainingDiverged`` when the loss or the gradients' norm is not finite (nan or
+        inf), before that iteration's update: the parameters stay those of the iteration before.
+        """
+        _check_whole_number("epochs", epochs, 0)
+        _check_whole_number("batch_size", batch_size, 1)
+        check_max_norm(max_grad, "max_grad")
         with blas_threads(threads):
             self._fit(x, t, epochs, batch_size, max_grad, progress)
         return self
@@ -45,15 +77,26 @@ class Trainer:
                        mininterval=0.5)
             for it in bar:
                 batch = order[it * batch_size:(it + 1) * batch_size]
-                loss = model.forward(x[batch], t[batch])
+                loss = float(model.forward(x[batch], t[batch]))
                 model.backward()
                 # the norm is measured either way; with max_grad=None nothing is clipped
                 norm = clip_grads(model.grads, np.inf if max_grad is None else max_grad)
+                if not (math.isfinite(loss) and math.isfinite(norm)):
+                    self._diverged(loss, norm, epoch, epochs, it, iters)
                 self.optimizer.update(model.params, model.grads)
-                self.loss_history.append(float(loss))
+                self.loss_history.append(loss)
                 self.grad_norm_history.append(norm)
                 if it % 20 == 0:
                     bar.set_postfix(loss=f"{np.mean(self.loss_history[-20:]):.3f}", refresh=False)
+
+    def _diverged(self, loss, norm, epoch, epochs, it, iters):
+        what = f"the loss is {loss}" if not math.isfinite(loss) else \
+            f"the gradients' norm is {norm}"
+        raise TrainingDiverged(
+            f"{what} at iteration {it + 1} of {iters} in epoch {epoch + 1} of {epochs} "
+            f"({len(self.loss_history) + 1} iterations in all): training stopped before this "
+            "update, so the parameters are still finite. Lower the learning rate or clip the "
+            "gradients (max_grad).")
 
 
 def predict(model, x, start_id, length, batch_size=256, threads=None):
@@ -66,6 +109,9 @@ def predict(model, x, start_id, length, batch_size=256, threads=None):
     of that decoding (None for the others). threads: BLAS threads (default
     ``speed.BLAS_THREADS``).
     """
+    _check_questions(x, "predict")
+    _check_whole_number("batch_size", batch_size, 1)
+    _check_whole_number("length", length, 1)
     ids, weights = [], []
     with blas_threads(threads):
         for start in range(0, len(x), batch_size):
@@ -80,11 +126,16 @@ def predict(model, x, start_id, length, batch_size=256, threads=None):
 
 def evaluate(model, x, t, batch_size=256, threads=None):
     """Exact-match accuracy: the share of questions whose whole answer is right."""
+    check_fits(model, x=x, t=t)  # ids, widths and question order fit the model's vocabulary
     return float(correct_answers(model, x, t, batch_size, threads).mean())
 
 
 def correct_answers(model, x, t, batch_size=256, threads=None):
     """A boolean per question (N,): did greedy decoding reproduce t[:, 1:] exactly?"""
+    _check_questions(x, "evaluate")
+    if np.ndim(t) != 2 or len(t) != len(x) or np.shape(t)[1] < 2:
+        raise ValueError(f"t must be an (N, A + 1) array of answer ids with N = {len(x)} "
+                         f"questions and A >= 1, not of shape {np.shape(t)}")
     ids, _ = predict(model, x, t[:, 0], t.shape[1] - 1, batch_size, threads)
     return (ids == t[:, 1:]).all(axis=1)
 
