@@ -252,7 +252,7 @@ COLUMNS = {1280: 960, 390: 358}
 MIN_TEXT_PX = 9
 
 
-def text_px(fig, dpi=100):
+def text_px(fig, dpi=100, column_390=None):
     """{page width: the smallest text of fig in px as displayed}, fig drawn as a notebook shows
     it (bbox_inches="tight"); fig is closed."""
     import matplotlib.pyplot as plt
@@ -265,8 +265,11 @@ def text_px(fig, dpi=100):
     sizes = [t.get_fontsize() for t in fig.findobj(Text)
              if t.get_visible() and t.get_text().strip() and t.get_figure() is fig]
     plt.close(fig)
+    columns = dict(COLUMNS)
+    if column_390 is not None:
+        columns[390] = column_390
     return {page: min(sizes) * dpi / 72 * min(1, column / width)
-            for page, column in COLUMNS.items()}
+            for page, column in columns.items()}
 
 
 def _figures():
@@ -292,6 +295,18 @@ def _figures():
 def test_the_plot_helpers_draw_text_of_9_px_or_more(name):
     fig = dict(_figures())[name]
     shown = text_px(fig)
+    if name == "draw_graph":  # shown at its own size on a phone too, in a box that scrolls
+        shown = {1280: shown[1280], 390: text_px(fig, column_390=10_000)[390]}
     small = {page: round(px, 1) for page, px in shown.items() if px < MIN_TEXT_PX}
     assert not small, (f"{name}: its smallest text shows at {small} px (page width: px), "
                        f"less than {MIN_TEXT_PX} px")
+
+
+def test_every_graph_scrolls_on_a_phone_instead_of_shrinking():
+    """draw_graph draws at a size legible where shown at full size; on a phone only the cell
+    tag scroll-figure (book/_static/book.css) keeps it so, in a box that scrolls sideways."""
+    untagged = [f"{path.name} cell {i}" for path in sorted((ROOT / "book").glob("*.ipynb"))
+                for i, cell in enumerate(json.loads(path.read_text())["cells"])
+                if cell["cell_type"] == "code" and "draw_graph(" in "".join(cell["source"])
+                and "scroll-figure" not in cell["metadata"].get("tags", [])]
+    assert not untagged, f"graphs that a phone would shrink: {untagged}"

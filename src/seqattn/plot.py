@@ -124,7 +124,6 @@ GRAPH_COLORS = {"data": ("#dbe9f6", "#2b6ca3"), "op": ("#fde3c8", "#c0641a"),
                 "layer": ("#e3f1df", "#3d7a33")}
 
 
-GRAPH_MAX_PT = 12
 
 
 def draw_graph(nodes, edges, title=None):
@@ -136,17 +135,13 @@ def draw_graph(nodes, edges, title=None):
     target labelled with, say, the shape of what flows along it. options: "color", "ls" (line
     style), "rad" (curvature, as matplotlib's arc3) and "at" (the label's (x, y)).
     """
-    # The text: large enough for a phone at the graph's width (min_font_pt), but at most
-    # GRAPH_MAX_PT, so that the boxes, sized to their labels, stay clear of each other. A graph
-    # wider than about 6.6 inches needs its nodes closer together to be legible on a phone.
+    # Text at 10 pt (edge labels 8 pt): 11 px and more where the graph shows at its own size, as
+    # on a desktop. Graphs are wider than a phone's column: the chapters show them in a box that
+    # scrolls sideways there (the cell tag scroll-figure), never shrunk to unreadable text.
     pt = 10
-    for _ in range(3):  # the boxes grow with the text, and the graph with the boxes
-        grow = pt / 10  # the boxes were sized for 10 pt
-        sizes = {name: (grow * (0.09 * len(label) + 0.22), 0.32 * max(1, grow * 0.9))
-                 for name, (_, _, label, _) in nodes.items()}
-        x0 = min(x - sizes[name][0] / 2 for name, (x, *_) in nodes.items()) - 0.3
-        x1 = max(x + sizes[name][0] / 2 for name, (x, *_) in nodes.items()) + 0.3
-        pt = min(GRAPH_MAX_PT, min_font_pt(x1 - x0))
+    sizes = {name: (0.09 * len(label) + 0.22, 0.32) for name, (_, _, label, _) in nodes.items()}
+    x0 = min(x - sizes[name][0] / 2 for name, (x, *_) in nodes.items()) - 0.3
+    x1 = max(x + sizes[name][0] / 2 for name, (x, *_) in nodes.items()) + 0.3
     y0 = min(y for _, y, *_ in nodes.values()) - 0.5
     y1 = max(y for _, y, *_ in nodes.values()) + 0.5
     top = y1 + (0.3 if title else 0)
@@ -173,7 +168,7 @@ def draw_graph(nodes, edges, title=None):
                                      shrinkA=1, shrinkB=1, zorder=2))
         if label:
             x, y = options.get("at", ((xa + xb) / 2, (ya + yb) / 2 + 0.04))
-            ax.text(x, y, label, ha="center", va="bottom", fontsize=pt, color=color, zorder=4,
+            ax.text(x, y, label, ha="center", va="bottom", fontsize=8, color=color, zorder=4,
                     bbox=dict(boxstyle="square,pad=0.05", fc="white", ec="none", alpha=0.8))
     if title:
         ax.text((x0 + x1) / 2, top - 0.2, title, ha="center", va="center", fontsize=pt + 1)
