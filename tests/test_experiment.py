@@ -318,3 +318,10 @@ def test_checkpoints_carry_the_vocabulary_of_their_data(tmp_path):
     assert "vocab" not in read_meta(tmp_path / "l.npz")
     with pytest.raises(CheckpointError, match="without its vocabulary"):
         load_model(tmp_path / "l.npz")
+
+
+def test_a_run_needs_a_whole_seed():
+    with pytest.raises(ValueError, match="seed must be >= 0, not -1"):
+        ex.Config("peeky", "reversed", -1)
+    with pytest.raises(TypeError, match="seed must be a whole number >= 0, not 1.5"):
+        ex.Config("peeky", "reversed", 1.5)

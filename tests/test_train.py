@@ -211,3 +211,17 @@ def test_every_epoch_sees_every_sample_once_in_a_fresh_order():
     assert (seen[0] != seen[1]).mean() > 0.8  # a new order each epoch
     assert (_batches_seen(seed=1)[0] != seen[0]).mean() > 0.8  # the seed decides the order
     np.testing.assert_array_equal(_batches_seen(seed=0), seen)  # and only the seed
+
+
+def test_fit_clips_the_gradients_it_applies(dates):
+    """With SGD (lr 1) the step is the gradient itself: clipped to max_grad, it has that norm."""
+    (x, t), _, vocab = dates
+    for max_grad in (1e-3, None):
+        model = AttentionSeq2seq(len(vocab), 8, 32, seed=0)
+        before = [p.copy() for p in model.params]
+        trainer = Trainer(model, SGD(lr=1.0), seed=0)
+        trainer.fit(x[:64], t[:64], epochs=1, batch_size=64, max_grad=max_grad, progress=False)
+        step = np.sqrt(sum(float(((p - q) ** 2).sum()) for p, q in zip(model.params, before)))
+        expected = trainer.grad_norm_history[0] if max_grad is None else max_grad
+        assert step == pytest.approx(expected, rel=1e-3)
+    assert trainer.grad_norm_history[0] > 10 * 1e-3  # so the clipping above did something

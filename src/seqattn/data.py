@@ -30,6 +30,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .checks import check_whole_number
+
 # --- the layout of a line ------------------------------------------------------------------
 
 QUESTION_WIDTH = 29  # len("Wednesday, September 17, 2003"), the longest question
@@ -138,10 +140,7 @@ def _check_seed(seed):
     """Raises unless seed is a whole number >= 0 (what np.random.default_rng accepts), or None."""
     if seed is None:
         return
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise TypeError(f"seed must be a whole number >= 0, not {seed!r}")
-    if seed < 0:
-        raise ValueError(f"seed must be a whole number >= 0, not {seed!r}")
+    check_whole_number("seed", seed, 0)
 
 
 def generate_dates(n=DEFAULT_N, seed=DEFAULT_SEED):

@@ -37,6 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from .attention_seq2seq import AttentionSeq2seq
+from .checks import check_whole_number
 from .checkpoint import read_checkpoint, save_arrays, save_params
 from .data import PAD, default_data_path, load_dates, question_format
 from .optim import Adam
@@ -76,9 +77,7 @@ class Config:
             raise ValueError(f"unknown model {self.model!r}; choose one of {list(MODELS)}")
         if self.order not in ORDERS:
             raise ValueError(f"unknown order {self.order!r}; choose one of {list(ORDERS)}")
-        if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)) \
-                or self.seed < 0:
-            raise ValueError(f"a seed is a whole number >= 0, not {self.seed!r}")
+        check_whole_number("seed", self.seed, 0)
 
     @property
     def name(self):

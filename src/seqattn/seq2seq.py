@@ -9,6 +9,7 @@ xs (N, T) question ids; ts (N, T_out + 1) answer ids starting with the start sym
 """
 import numpy as np
 
+from .checks import check_whole_number
 from .layers import TimeAffine, TimeEmbedding, TimeLSTM, TimeSoftmaxWithLoss, check_ids
 
 
@@ -134,10 +135,7 @@ class Seq2seq:
         floating-point type (float32 trains, float64 is for gradient checks)."""
         for name, size in (("vocab_size", vocab_size), ("wordvec_size", wordvec_size),
                            ("hidden_size", hidden_size)):
-            if isinstance(size, bool) or not isinstance(size, (int, np.integer)):
-                raise TypeError(f"{name} must be a whole number >= 1, not {size!r}")
-            if size < 1:
-                raise ValueError(f"{name} must be >= 1, not {size!r}")
+            check_whole_number(name, size, 1)
         try:
             floating = np.issubdtype(np.dtype(dtype), np.floating)
         except TypeError:

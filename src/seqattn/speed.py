@@ -12,6 +12,8 @@ from contextlib import contextmanager
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from .checks import check_whole_number
+
 DEFAULT_BLAS_THREADS = 2
 
 
@@ -76,10 +78,8 @@ def blas_threads(n=None):
     must be a whole number >= 1."""
     if n is None:
         n = BLAS_THREADS
-    elif isinstance(n, bool) or not isinstance(n, (int, np.integer)):
-        raise TypeError(f"threads must be a whole number >= 1 (or None), not {n!r}")
-    elif n < 1:
-        raise ValueError(f"threads must be >= 1 (or None), not {n!r}")
+    else:
+        check_whole_number("threads", n, 1)
     return threadpool_limits(n, user_api="blas")
 
 

@@ -4,22 +4,14 @@ and the book's printout of sample answers.
 x (N, T) question ids; t (N, T_out + 1) answer ids, t[:, 0] the start symbol.
 """
 import math
-import numbers
 
 import numpy as np
 from tqdm.auto import tqdm  # a widget in notebooks, a text bar in a terminal
 
 from .checkpoint import check_fits
+from .checks import check_whole_number
 from .optim import check_max_norm, clip_grads
 from .speed import blas_threads
-
-
-def _check_whole_number(name, value, minimum):
-    """Raises unless value is an int (Python or NumPy, not bool) >= minimum."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be a whole number >= {minimum}, not {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, not {value!r}")
 
 
 def _check_questions(x, what):
@@ -57,8 +49,8 @@ class Trainer:
         Raises ``TrainingDiverged`` when the loss or the gradients' norm is not finite (nan or
         inf), before that iteration's update: the parameters stay those of the iteration before.
         """
-        _check_whole_number("epochs", epochs, 0)
-        _check_whole_number("batch_size", batch_size, 1)
+        check_whole_number("epochs", epochs, 0)
+        check_whole_number("batch_size", batch_size, 1)
         check_max_norm(max_grad, "max_grad")
         with blas_threads(threads):
             self._fit(x, t, epochs, batch_size, max_grad, progress)
@@ -80,7 +72,7 @@ class Trainer:
                 loss = float(model.forward(x[batch], t[batch]))
                 model.backward()
                 # the norm is measured either way; with max_grad=None nothing is clipped
-                norm = clip_grads(model.grads, np.inf if max_grad is None else max_grad)
+                norm = clip_grads(model.grads, max_grad)
                 if not (math.isfinite(loss) and math.isfinite(norm)):
                     self._diverged(loss, norm, epoch, epochs, it, iters)
                 self.optimizer.update(model.params, model.grads)
@@ -110,8 +102,8 @@ def predict(model, x, start_id, length, batch_size=256, threads=None):
     ``speed.BLAS_THREADS``).
     """
     _check_questions(x, "predict")
-    _check_whole_number("batch_size", batch_size, 1)
-    _check_whole_number("length", length, 1)
+    check_whole_number("batch_size", batch_size, 1)
+    check_whole_number("length", length, 1)
     ids, weights = [], []
     with blas_threads(threads):
         for start in range(0, len(x), batch_size):
