@@ -6,6 +6,7 @@
 #                   as root, else it says what to run)
 #   make widgets    fetch the ipywidgets JavaScript the book serves itself (make book does it)
 #   make fonts      fetch the few Hangul glyphs the book serves itself (make book does it)
+#   make webmodel   export the trained model for chapter 8's in-page box (make book does it)
 #   make notebooks  re-execute every book/*.ipynb in place in a fresh kernel (stores widget state)
 #   make data       regenerate data/date.txt
 #   make experiments        the record of the book-scale runs the chapters show (hours; resumable):
@@ -43,8 +44,8 @@ WIDGETS_DIR          := _extra/_static/widgets
 WIDGETS_JS           := $(WIDGETS_DIR)/.html-manager-$(HTML_MANAGER_VERSION)-requirejs-$(REQUIREJS_VERSION)
 WIDGETS              := $(WIDGETS_JS) $(WIDGETS_DIR)/widgets-config.js
 
-.PHONY: all book test notebooks data clean setup mathjax widgets fonts chromium bench experiments \
-        experiments-small
+.PHONY: all book test notebooks data clean setup mathjax widgets fonts webmodel chromium bench \
+        experiments experiments-small
 .DELETE_ON_ERROR:
 
 all: book
@@ -133,16 +134,34 @@ $(FONTS):
 	rm -rf "$$tmp"
 	touch $@
 
+# The trained model in the static book (chapter 8's box): the JavaScript engine and box from
+# src/seqattn/js, and the shipped AttentionSeq2seq checkpoints as model files (weights and
+# vocabulary; 2.7 MB each), written by seqattn.webmodel into _extra/_static/seqattn (git-ignored):
+# made from data/*.npz at every build that needs them, never committed twice.
+WEB_DIR := _extra/_static/seqattn
+WEB     := $(WEB_DIR)/.exported
+WEB_SRC := src/seqattn/webmodel.py $(wildcard src/seqattn/js/*.js) \
+           data/attention_seq2seq.npz data/attention_seq2seq_epoch1.npz \
+           data/attention_seq2seq_epoch2.npz
+
+webmodel: $(WEB)
+
+$(WEB): $(SETUP) $(WEB_SRC)
+	$(BIN)/python -m seqattn.webmodel $(WEB_DIR)
+	touch $@
+
 # --- the book ------------------------------------------------------------------------------------
 
 # Notebooks are committed executed; the build renders their stored outputs (execute_notebooks: off).
-# Sphinx copies static files only when it writes some page: when no page is out of date, an
-# edited book/_static/book.css would never reach _build/html. A changed or new file there makes
-# it write every page again (from its saved environment, so it is quick): their HTML is removed.
-BOOK_STATIC := $(wildcard book/_static/*)
-book: $(SETUP) $(MATHJAX) $(WIDGETS) $(FONTS)
-	@for f in $(BOOK_STATIC); do \
-	  if test -d _build/html && ! cmp -s "$$f" "_build/html/_static/$${f#book/_static/}"; then \
+# Sphinx copies static and extra files only when it writes some page: when no page is out of
+# date, an edited book/_static/book.css or a new export under _extra/_static/seqattn would never
+# reach _build/html. A changed or new file there makes it write every page again (from its saved
+# environment, so it is quick): their HTML is removed.
+book: $(SETUP) $(MATHJAX) $(WIDGETS) $(FONTS) $(WEB)
+	@for f in book/_static/* $(WEB_DIR)/*.js; do \
+	  case "$$f" in book/_static/*) built="_build/html/_static/$${f#book/_static/}";; \
+	                *) built="_build/html/$${f#_extra/}";; esac; \
+	  if test -d _build/html && ! cmp -s "$$f" "$$built"; then \
 	    echo "$$f changed: every page is written again"; \
 	    find _build/html -name '*.html' ! -path '_build/html/_static/*' -delete; break; fi; done
 	$(BIN)/jupyter-book build . -W --keep-going
