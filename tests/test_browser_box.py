@@ -23,7 +23,8 @@ clean.
 The budget test opens the page from the server and adds up the files it loads: under 12 MB
 with the page, and reported with the epoch-1 and epoch-2 models loaded too. It also checks
 when the box became ready, against the page's load event, and how long the engine takes (its
-docstring says what is asserted and why). Run with -s to see the figures.
+docstring says what is asserted and why). Run with -s to see the figures. The typing test saves
+a screenshot of the box answering the test question from file:// as _build/browser-08-box.png.
 """
 import math
 import os
@@ -38,6 +39,7 @@ from test_browser import ALLOWED_CONSOLE, HTML, PAGE, base_url, chromium  # noqa
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "data"
+SCREENSHOT = ROOT / "_build" / "browser-08-box.png"  # the box answering the test question
 TEST_QUESTION = 1  # the index in the test split of the question typed first
 OUTSIDE = "December 31, 2100"  # a year after 2099: the model answers 2000-12-31
 UNREADABLE = ["8.8.2001", "Aug 8, '01"]
@@ -323,6 +325,9 @@ def test_typed_dates_get_numpy_answers_maps_and_errors(where, base_url, chromium
         for question in asked:
             _check(_ask(page, question), _numpy(models, "attention_seq2seq", question),
                    question, "attention_seq2seq", where)
+            if where == "file" and question == test_question:  # what a reader sees
+                SCREENSHOT.parent.mkdir(exist_ok=True)
+                box.screenshot(path=str(SCREENSHOT))
 
         # epoch 2: the question in the box is answered again, by the epoch-2 model
         _check(_click_epoch(page, "attention_seq2seq_epoch2"),
