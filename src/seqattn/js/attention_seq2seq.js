@@ -181,7 +181,7 @@
   /* out (rows, M) += x (rows, K) @ W (K, M): the one product everything is made of. It reads
    * W transposed, WT (M, K), which loadModel prepares: each output is then a dot product of two
    * contiguous rows, and two rows of x share each load of WT. Written the plain way (three
-   * nested loops over W itself) it is about 3.5 times slower in V8. */
+   * nested loops over W itself) it runs several times slower in V8. */
   function matmulAdd(out, x, WT, rows, K, M) {
     const K2 = K - (K % 2);
     for (let r = 0; r < rows; r += 2) {
