@@ -609,3 +609,16 @@ def test_the_engine_refuses_a_tampered_model_file_and_says_why(tamper, node, exp
     assert first_line.startswith("Error: "), f"not a plain Error: {done.stderr[:500]}"
     assert re.search(message, first_line), f"unclear message for {tamper}: {first_line}"
 
+
+
+def test_js_source_shows_one_engine_function_with_the_comment_above_it():
+    """seqattn.show.js_source, which the appendix uses to print the engine beside NumPy."""
+    from seqattn.show import js_source
+
+    source = js_source("timeLSTM")
+    assert source.startswith("/* TimeLSTM.forward: xs (N, T, D) -> hs (N, T, H)"), source[:80]
+    assert "function timeLSTM(p, xs, N, T, D, h, c) {" in source
+    assert source.endswith("\n}\n") and "function attention(" not in source
+    assert js_source("loadModel").count("async function loadModel(file) {") == 1
+    with pytest.raises(ValueError, match="has 0 functions named 'noSuchFunction'"):
+        js_source("noSuchFunction")
