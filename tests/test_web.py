@@ -33,8 +33,6 @@ import json
 import os
 import re
 import shutil
-import subprocess
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -54,7 +52,6 @@ from seqattn.translate import answer_probabilities, translate
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = default_data_path().parent
-HARNESS = webmodel.JS_DIR / "answer_node.js"
 CHAPTER_8 = ROOT / "book" / "08_seeing_attention.ipynb"
 ENGINE = Path(os.environ.get("SEQATTN_JS_ENGINE") or webmodel.ENGINE).resolve()
 NODE = shutil.which("node")
@@ -158,60 +155,27 @@ def chapter_8_questions():
 # --- running Node ----------------------------------------------------------------------------
 
 class NodeJobs:
-    """Node runs of the harness, two at a time in background threads, so that NumPy can work
-    meanwhile. submit() returns a future of (questions, result); close() kills what still
-    runs."""
+    """Node runs of the engine (webmodel.answer_in_node), two at a time in background threads,
+    so that NumPy can work meanwhile. submit() returns a future of (questions, result)."""
 
-    def __init__(self, out_dir, lanes=2):
-        self.out_dir = out_dir
+    def __init__(self, lanes=2):
         self.pool = ThreadPoolExecutor(max_workers=lanes)
-        self.procs, self.closing, self.lock = [], False, threading.Lock()
 
-    def submit(self, name, model_file, questions, one_by_one=False):
-        return self.pool.submit(self._run, name, model_file, questions, one_by_one)
-
-    def _run(self, name, model_file, questions, one_by_one):
-        prefix = self.out_dir / name
-        args = [NODE, str(HARNESS), str(ENGINE), str(model_file), str(prefix)]
-        with self.lock:
-            if self.closing:
-                raise RuntimeError("the tests are over")
-            proc = subprocess.Popen(args + (["--one-by-one"] if one_by_one else []),
-                                    stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                    stderr=subprocess.PIPE, text=True, encoding="utf-8")
-            self.procs.append(proc)
-        out, err = proc.communicate(json.dumps(questions), timeout=NODE_TIMEOUT)
-        if proc.returncode != 0:
-            raise RuntimeError(f"node failed on {name} ({proc.returncode}): {err[-3000:]}")
-        return questions, read_result(prefix)
+    def submit(self, model_file, questions, one_by_one=False):
+        return self.pool.submit(lambda: (questions, answer(model_file, questions, one_by_one)))
 
     def close(self):
-        with self.lock:
-            self.closing = True
-        self.pool.shutdown(wait=False, cancel_futures=True)
-        for proc in self.procs:
-            if proc.poll() is None:
-                proc.kill()
-        self.pool.shutdown(wait=True)
+        self.pool.shutdown(wait=True, cancel_futures=True)
 
 
-def read_result(prefix):
-    """The harness's output: its JSON, with the maps (n, A, T) added as "weights"."""
-    result = json.loads(Path(f"{prefix}.json").read_text(encoding="utf-8"))
-    result["weights"] = np.fromfile(f"{prefix}.weights", dtype="<f8")
-    return result
+def answer(model_file, questions, one_by_one=False):
+    """The engine under test answers questions under Node, within NODE_TIMEOUT."""
+    return webmodel.answer_in_node(questions, model_file, ENGINE, one_by_one,
+                                   timeout=NODE_TIMEOUT)
 
 
 def shaped(weights, vocab):
     return weights.reshape(-1, vocab.answer_width, vocab.question_width)
-
-
-def run_node(model_file, out_prefix, questions, one_by_one=False):
-    """One harness run, waited for: the CompletedProcess."""
-    args = [NODE, str(HARNESS), str(ENGINE), str(model_file), str(out_prefix)]
-    return subprocess.run(args + (["--one-by-one"] if one_by_one else []),
-                          input=json.dumps(questions), capture_output=True, text=True,
-                          encoding="utf-8", timeout=NODE_TIMEOUT)
 
 
 def seconds_report(*results):
@@ -250,21 +214,21 @@ def held_out():
 
 
 @pytest.fixture(scope="module")
-def jobs(node, exported, held_out, tmp_path_factory):
+def jobs(node, exported, held_out):
     """Every Node run of the module, started at once (two processes at a time): the 5,000 test
     questions in two halves, the odd questions one by one, the epoch models' questions."""
     x_test, vocab = held_out
     questions = [vocab.decode_question(x) for x in x_test]
     half = len(questions) // 2
     ask = chapter_8_questions() + ODD_BUT_READABLE + [q for _, q in UNREADABLE]
-    runner = NodeJobs(tmp_path_factory.mktemp("node"))
+    runner = NodeJobs()
     futures = {
-        "ask": runner.submit("ask", exported["attention_seq2seq"], ask, one_by_one=True),
-        "test-1": runner.submit("test-1", exported["attention_seq2seq"], questions[:half]),
-        "test-2": runner.submit("test-2", exported["attention_seq2seq"], questions[half:]),
+        "ask": runner.submit(exported["attention_seq2seq"], ask, one_by_one=True),
+        "test-1": runner.submit(exported["attention_seq2seq"], questions[:half]),
+        "test-2": runner.submit(exported["attention_seq2seq"], questions[half:]),
     }
     for stem in ("attention_seq2seq_epoch2", "attention_seq2seq_epoch1"):
-        futures[stem] = runner.submit(stem, exported[stem], questions[:EPOCH_QUESTIONS])
+        futures[stem] = runner.submit(exported[stem], questions[:EPOCH_QUESTIONS])
     try:
         yield futures
     finally:
@@ -481,9 +445,7 @@ def test_on_a_small_random_model_the_engine_computes_numpys_function(reversed_, 
     x = np.stack([vocab.encode_question(q) for q in questions])
     expected, weights, probabilities = numpy_run(exact, x, vocab)
     for one_by_one in (False, True):
-        done = run_node(path, tmp_path / "small", questions, one_by_one)
-        assert done.returncode == 0, done.stderr
-        result = read_result(tmp_path / "small")
+        result = answer(path, questions, one_by_one)
         how = "one by one (translate)" if one_by_one else "in batches (generate)"
         wrong, listed = differences(questions, expected, result["answers"])
         assert not wrong, f"{how}: {len(wrong)} of 37 answers differ: {listed}"
@@ -602,11 +564,11 @@ def test_the_engine_refuses_a_tampered_model_file_and_says_why(tamper, node, exp
     text, start, end, body = model_file_body(exported["attention_seq2seq_epoch1"])
     tampered = tmp_path / "model-tampered.js"
     tampered.write_text(text[:start] + json.dumps(how(body)) + text[end:], encoding="utf-8")
-    done = run_node(tampered, tmp_path / "out", ["Aug 8, 2001"])
-    assert done.returncode != 0, f"the engine loaded a model file with {tamper}"
-    assert not (tmp_path / "out.json").exists()
-    first_line = done.stderr.splitlines()[0] if done.stderr else ""
-    assert first_line.startswith("Error: "), f"not a plain Error: {done.stderr[:500]}"
+    with pytest.raises(RuntimeError, match="^node failed: ") as failed:
+        answer(tampered, ["Aug 8, 2001"])  # no answer: the engine refused the file
+    stderr = str(failed.value).removeprefix("node failed: ")
+    first_line = stderr.splitlines()[0] if stderr else ""
+    assert first_line.startswith("Error: "), f"not a plain Error: {stderr[:500]}"
     assert re.search(message, first_line), f"unclear message for {tamper}: {first_line}"
 
 

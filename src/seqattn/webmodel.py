@@ -126,13 +126,14 @@ def export_book(data_dir, out_dir):
     return [export_model(Path(data_dir) / f"{stem}.npz", out_dir) for stem, _ in SHIPPED]
 
 
-def answer_in_node(questions, model_file, engine=ENGINE, one_by_one=False):
+def answer_in_node(questions, model_file, engine=ENGINE, one_by_one=False, timeout=None):
     """The browser's engine, run under Node.js, answers questions (a list of str) with the
     model file: returns {"answers": [str or None], "errors": [message or None],
     "probabilities": [[A floats] or None], "seconds": float, "weights": (n, A, T)}, the
     weights being the maps of the n readable questions, in reading order. The engine reads all
     readable questions as one batch, in pieces (``generate``), or with one_by_one each alone
-    (``translate``, as the page does). Raises RuntimeError when node is missing or fails."""
+    (``translate``, as the page does). Raises RuntimeError when node is missing or fails
+    (its message ends with node's own error), subprocess.TimeoutExpired after timeout seconds."""
     import shutil
     import subprocess
     import tempfile
@@ -146,7 +147,7 @@ def answer_in_node(questions, model_file, engine=ENGINE, one_by_one=False):
         command = [node, str(JS_DIR / "answer_node.js"), str(engine), str(model_file), str(out)]
         done = subprocess.run(command + (["--one-by-one"] if one_by_one else []),
                               input=json.dumps(list(questions)), text=True,
-                              capture_output=True)
+                              encoding="utf-8", capture_output=True, timeout=timeout)
         if done.returncode:
             raise RuntimeError(f"node failed: {done.stderr.strip()}")
         result = json.loads(out.with_suffix(".json").read_text(encoding="utf-8"))
