@@ -12,6 +12,8 @@
 #   make experiments        the record of the book-scale runs the chapters show (hours; resumable):
 #                           data/experiments.json and the shipped attention checkpoints
 #   make experiments-small  the small preset's runs that the exercises quote (about 25 minutes)
+#   make experiments-part3  Part 3's attention variants, 3 seeds (hours; resumable)
+#   make experiments-small-part3  the small preset's runs that Part 3's exercises quote
 #   make bench      speed and memory against the book-style reference; writes bench/results.json
 #   make clean      remove _build (keeps .venv and the fetched MathJax and widget JavaScript)
 #
@@ -45,7 +47,7 @@ WIDGETS_JS           := $(WIDGETS_DIR)/.html-manager-$(HTML_MANAGER_VERSION)-req
 WIDGETS              := $(WIDGETS_JS) $(WIDGETS_DIR)/widgets-config.js
 
 .PHONY: all book test notebooks data clean setup mathjax widgets fonts webmodel chromium bench \
-        experiments experiments-small
+        experiments experiments-small experiments-part3 experiments-small-part3
 .DELETE_ON_ERROR:
 
 all: book
@@ -198,6 +200,30 @@ experiments: $(SETUP)
 	  --checkpoint $(SHIPPED_RUN):1:data/attention_seq2seq_epoch1.npz \
 	  --checkpoint $(SHIPPED_RUN):2:data/attention_seq2seq_epoch2.npz \
 	  --checkpoint $(SHIPPED_RUN):10:data/attention_seq2seq.npz
+
+# Part 3's record: the attention variants (seqattn.attention_variants.VARIANTS) with reversed
+# questions x 3 seeds, with the book's settings, in data/experiments-part3.json; and seed 0's
+# models after its last epoch (data/part3/*.npz) for the chapters' maps. Resumable, as above;
+# EPOCHS=10 continues a shorter record. About 4 hours for 5 epochs on our 2-core machine.
+PART3_MODELS := luong_scaled luong_additive bahdanau_dot bahdanau_additive masked bilstm \
+                deep2 deep2_skip
+PART3_SHIPPED := masked bilstm luong_additive bahdanau_additive
+EPOCHS ?= 5
+experiments-part3: $(SETUP)
+	mkdir -p data/part3
+	$(BIN)/python scripts/experiments.py --preset book --jobs $(JOBS) --set epochs=$(EPOCHS) \
+	  --models $(PART3_MODELS) --orders reversed --record data/experiments-part3.json \
+	  $(foreach m,$(PART3_SHIPPED),--checkpoint $(m)-reversed-seed0:$(EPOCHS):data/part3/$(m).npz)
+
+# The small preset's runs that Part 3's exercises quote (data/experiments-small-part3.json):
+# placement, mask and BiLSTM with questions reversed and as written; 4 layers with and without
+# skip connections. About an hour.
+experiments-small-part3: $(SETUP)
+	$(BIN)/python scripts/experiments.py --preset small --jobs $(JOBS) \
+	  --models bahdanau_dot masked bilstm --orders reversed as-written \
+	  --record data/experiments-small-part3.json
+	$(BIN)/python scripts/experiments.py --preset small --jobs $(JOBS) \
+	  --models deep4 deep4_skip --orders reversed --record data/experiments-small-part3.json
 
 # The small preset's grid, which the chapters' exercises quote: the three models x {reversed,
 # as written, left-padded} x 3 seeds (data/experiments-small.json), and attention without

@@ -13,11 +13,15 @@ batch 128, reversed date questions: T = 29 in, 10 out) it prints
 - the peak memory of a training iteration and of a batched evaluation (tracemalloc);
 - the seconds of a whole run of the small preset (``seqattn.experiment``: six epochs of
   training and evaluation, the run chapter 7 trains live), attention on reversed questions;
+- for Part 3's attention variants (``seqattn.attention_variants.VARIANTS``): the median
+  milliseconds of a training iteration beside its matrix-product floor, and the seconds to
+  evaluate the 5,000 test questions;
 
 for one and for two BLAS threads. The machine is shared and noisy: compare the ratios, which are
 measured side by side, rather than absolute times.
 
     .venv/bin/python bench/bench.py [--repeats 15] [--models attention] [--threads 1 2]
+        [--variants masked bilstm ...] [--variant-repeats 7]
 """
 import argparse
 import json
@@ -32,12 +36,13 @@ from threadpoolctl import threadpool_info, threadpool_limits
 
 from seqattn import experiment
 from seqattn.attention_seq2seq import AttentionSeq2seq
+from seqattn.attention_variants import VARIANTS as PART3
 from seqattn.data import default_data_path, load_dates
 from seqattn.optim import Adam, clip_grads
 from seqattn.peeky_seq2seq import PeekySeq2seq
 from seqattn.reference import book_style, evaluate_one_by_one
 from seqattn.seq2seq import Seq2seq
-from seqattn.speed import gflop, iteration_products, replay
+from seqattn.speed import gflop, iteration_products, replay, variant_products
 from seqattn.train import evaluate
 
 D, H, BATCH = 16, 256, 128
@@ -166,6 +171,43 @@ def report(name, r, threads, epoch_iters, n_test):
     return "\n".join(lines)
 
 
+def bench_variant(name, args, data, V, pad_id):
+    """A Part 3 variant: its training iteration beside its matrix-product floor, and its
+    batched evaluation, for each thread setting."""
+    (x_train, t_train), (x_test, t_test) = data
+    options = PART3[name]
+    products = variant_products(options, BATCH, x_train.shape[1], t_train.shape[1] - 1, V, D, H)
+    model = experiment.build_model(name, V, D, H, seed=0, pad_id=pad_id)
+    functions = {}
+    for threads in args.threads:
+        functions[("ours", threads)] = (threads, training_step(
+            experiment.build_model(name, V, D, H, seed=0, pad_id=pad_id), x_train, t_train, 1))
+        functions[("floor", threads)] = (threads, replay(products, np.random.default_rng(2)))
+    iteration = interleaved(functions, args.variant_repeats)
+    evaluation = {threads: float(np.median(
+        [seconds(lambda: evaluate(model, x_test, t_test, threads=threads)) for _ in range(3)]))
+        for threads in args.threads}
+    return dict(options=options, parameters=int(sum(p.size for p in model.params)),
+                gflop=gflop(products),
+                iteration={f"{v}|{t}": s for (v, t), s in iteration.items()},
+                evaluation=evaluation)
+
+
+def report_variants(results, threads, epoch_iters, n_test):
+    lines = [f"{'variant':<18} {'params':>9} {'GFLOP':>6}"
+             + "".join(f" {'ms/iter ' + str(t) + 't':>10} {'x floor':>7} {'eval s':>6}"
+                       for t in threads)]
+    for name, r in results.items():
+        line = f"{name:<18} {r['parameters']:>9,} {r['gflop']:>6.2f}"
+        for t in threads:
+            ours, floor = r["iteration"][f"ours|{t}"], r["iteration"][f"floor|{t}"]
+            line += f" {ours * 1e3:>10.1f} {ours / floor:>7.2f} {r['evaluation'][t]:>6.2f}"
+        lines.append(line)
+    lines.append(f"(ms/iter: median of a training iteration, {epoch_iters} an epoch; x floor: "
+                 f"against its matrix products alone; eval s: {n_test} test questions, batched)")
+    return "\n".join(lines)
+
+
 def small_run(threads):
     """One whole run of the small preset (attention, reversed): {train, eval, total} seconds."""
     settings = experiment.PRESETS["small"]
@@ -187,6 +229,10 @@ def main():
                         help="test questions evaluated one at a time (the slow reference)")
     parser.add_argument("--small-runs", type=int, default=1,
                         help="whole small-preset runs timed per thread setting (0: none)")
+    parser.add_argument("--variants", nargs="*", choices=list(PART3), default=list(PART3),
+                        help="Part 3's attention variants to time (none: skip them)")
+    parser.add_argument("--variant-repeats", type=int, default=7,
+                        help="timed rounds per measurement of a variant")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     args = parser.parse_args()
     if args.small_runs < 0:
@@ -210,6 +256,15 @@ def main():
     for name in args.models:
         results[name] = bench_model(name, args, ((x_train, t_train), (x_test, t_test)), V)
         say(report(name, results[name], args.threads, epoch_iters, len(x_test)) + "\n")
+
+    variants = {}
+    if args.variants:
+        say(f"Part 3's attention variants (seqattn.attention_variants), medians of "
+            f"{args.variant_repeats} interleaved rounds:")
+        for name in args.variants:
+            variants[name] = bench_variant(name, args, ((x_train, t_train), (x_test, t_test)),
+                                           V, vocab.char_to_id[" "])
+        say(report_variants(variants, args.threads, epoch_iters, len(x_test)) + "\n")
 
     small = {}  # threads -> the timed runs
     if args.small_runs:
@@ -236,7 +291,7 @@ def main():
     if args.json:
         args.json.write_text(json.dumps(dict(header=header, repeats=args.repeats,
                                              threads=args.threads, results=results,
-                                             small_run=small,
+                                             variants=variants, small_run=small,
                                              report="\n".join(printed)), indent=1) + "\n")
         print(f"wrote {args.json}")
 

@@ -1,5 +1,5 @@
 """Trains the course's grid of runs and keeps their record: {Seq2seq, PeekySeq2seq,
-AttentionSeq2seq} x question orders x seeds, one epoch at a time.
+AttentionSeq2seq, or Part 3's variants} x question orders x seeds, one epoch at a time.
 
     .venv/bin/python scripts/experiments.py [--preset book|small] [--jobs 2]
         [--models attention peeky baseline] [--orders reversed as-written left-padded]
@@ -55,7 +55,9 @@ def parse_changes(parser, pairs):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--preset", choices=list(ex.PRESETS), default="book")
-    parser.add_argument("--models", nargs="+", choices=list(ex.MODELS), default=list(ex.MODELS))
+    parser.add_argument("--models", nargs="+", choices=list(ex.ALL_MODELS),
+                        default=list(ex.MODELS),
+                        help="default: the three models of chapters 7-8; Part 3's variants by name")
     parser.add_argument("--orders", nargs="+", choices=ex.ORDERS,
                         default=["reversed", "as-written"])
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])

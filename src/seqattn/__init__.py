@@ -9,8 +9,14 @@ One module per concept, as in chapters 7-8 of *Deep Learning from Scratch 2*:
 - ``data``: the date data set; ``checkpoint``: .npz save/load (``load_model`` returns a model
   and its vocabulary); ``translate``: one question, with the probability of each answer character
 - ``gradcheck``: central-difference checks and their tables
+
+Part 3 (book §8.4): ``scores`` (dot, scaled dot, additive), ``scored_attention`` (attention with
+a score layer and a padding mask), ``bahdanau`` (the previous state queries), ``bilstm``,
+``stacked_lstm`` (layers with skip connections), and ``attention_variants``, which joins them
+into one model, ``AttentionVariant``.
 """
 from .attention_seq2seq import AttentionSeq2seq
+from .attention_variants import AttentionVariant
 from .checkpoint import (CheckpointError, check_fits, load_model, load_params, read_meta,
                          save_params)
 from .data import Vocabulary, default_data_path, load_dates
@@ -22,7 +28,7 @@ from .translate import Translation, translate
 
 __version__ = "0.1.0"
 
-__all__ = ["AttentionSeq2seq", "PeekySeq2seq", "Seq2seq", "Vocabulary", "load_dates",
+__all__ = ["AttentionSeq2seq", "AttentionVariant", "PeekySeq2seq", "Seq2seq", "Vocabulary", "load_dates",
            "default_data_path", "SGD", "Adam", "clip_grads", "Trainer", "TrainingDiverged", "evaluate",
            "show_samples", "translate", "Translation", "save_params", "load_params", "load_model",
            "read_meta", "check_fits", "CheckpointError"]

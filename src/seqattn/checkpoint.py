@@ -32,12 +32,14 @@ import numpy as np
 from numpy.lib import format as npy
 
 from .attention_seq2seq import AttentionSeq2seq
+from .attention_variants import AttentionVariant
 from .data import PAD, Vocabulary
 from .peeky_seq2seq import PeekySeq2seq
 from .seq2seq import Seq2seq
 
 META_KEY = "__meta__"
-MODEL_CLASSES = {cls.__name__: cls for cls in (Seq2seq, PeekySeq2seq, AttentionSeq2seq)}
+MODEL_CLASSES = {cls.__name__: cls for cls in (Seq2seq, PeekySeq2seq, AttentionSeq2seq,
+                                                AttentionVariant)}
 WRITTEN_BY_SAVE = ("class", "config", "vocab")  # meta keys that save_params owns
 MAX_META_BYTES = 2**20  # the __meta__ entry's size limit: a few KB in practice
 # A zip entry may be compressed, and a small file could then unpack into gigabytes. np.savez
@@ -353,14 +355,18 @@ def load_model(path, dtype=None):
             vocab = Vocabulary.from_dict(meta["vocab"])
         except ValueError as e:
             raise reader.error(f"its vocabulary is malformed: {e}") from e
-        config = _checked_config(reader, meta.get("config"))
+        config = _checked_config(reader, meta.get("config"), cls)
         if len(vocab) != config["vocab_size"]:
             raise reader.error(f"its vocabulary has {len(vocab)} characters but the model "
                                f"{config['vocab_size']}")
         if dtype is None:
             stored = {h.dtype.name for h in reader.headers.values()}
             dtype = np.float64 if stored == {"float64"} else np.float32
-        model = cls(**config, dtype=dtype)
+        try:
+            model = cls(**config, dtype=dtype)
+        except (TypeError, ValueError) as e:  # a variant's options, checked by the class
+            raise reader.error(f"its config {config} does not build a {cls.__name__}: {e}") \
+                from e
         arrays = _checked_params(reader, model)
     for p, array in zip(model.params, arrays):
         p[...] = array
@@ -368,18 +374,24 @@ def load_model(path, dtype=None):
     return model, vocab
 
 
-def _checked_config(reader, config):
+def _checked_config(reader, config, cls=None):
     """The stored config, checked before it builds a model: a made-up hidden_size must not
     make the load allocate gigabytes. Every model here stores at least V*D (an embedding),
     H*H (an LSTM's Wh), H*D (its Wx) and H*V (the Affine's W) numbers, and builds no more than
     16 times that; the file has to hold that many."""
     keys = ("vocab_size", "wordvec_size", "hidden_size")
-    if not isinstance(config, dict) or sorted(config) != sorted(keys) or not all(
+    options = getattr(cls, "option_names", ())
+    if not isinstance(config, dict) or sorted(config) != sorted(keys + options) or not all(
             type(config[k]) is int and config[k] >= 1 for k in keys):
-        raise reader.error(f"its config {config!r} is not positive integers {list(keys)}")
+        raise reader.error(f"its config {config!r} is not positive integers {list(keys)}"
+                           + (f" and the options {list(options)}" if options else ""))
     V, D, H = (config[k] for k in keys)
+    layers = config.get("layers", 1)
+    if type(layers) is not int or layers < 1:
+        raise reader.error(f"its config's layers {layers!r} is not a whole number >= 1")
     stored = sum(math.prod(h.shape) for h in reader.headers.values())
-    if V * D + H * H + H * D + H * V > stored:
+    # (a stack of L layers has at least L decoder matrices Wh of H x 4H)
+    if V * D + H * H + H * D + H * V > stored or 4 * H * H * layers > stored:
         raise reader.error(f"its config {config} describes a model larger than the "
                            f"{stored:,} numbers it stores")
     return config

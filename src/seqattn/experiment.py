@@ -37,6 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from .attention_seq2seq import AttentionSeq2seq
+from .attention_variants import VARIANTS, AttentionVariant
 from .checks import check_whole_number
 from .checkpoint import read_checkpoint, save_arrays, save_params
 from .data import PAD, default_data_path, load_dates, question_format
@@ -46,6 +47,9 @@ from .seq2seq import Seq2seq
 from .train import Trainer, predict
 
 MODELS = {"baseline": Seq2seq, "peeky": PeekySeq2seq, "attention": AttentionSeq2seq}
+# Part 3's models: AttentionVariant with the options of attention_variants.VARIANTS, by name
+# ("bahdanau_additive", "bilstm", "deep2_skip", ...). Names have no "-": run names split on it.
+ALL_MODELS = (*MODELS, *VARIANTS)
 # How the questions are fed to the encoder: back to front (the book's reversed input), as
 # written (padded with spaces at the end), or as written with the padding in front.
 ORDERS = ("reversed", "as-written", "left-padded")
@@ -73,8 +77,8 @@ class Config:
     seed: int
 
     def __post_init__(self):
-        if self.model not in MODELS:
-            raise ValueError(f"unknown model {self.model!r}; choose one of {list(MODELS)}")
+        if self.model not in ALL_MODELS:
+            raise ValueError(f"unknown model {self.model!r}; choose one of {list(ALL_MODELS)}")
         if self.order not in ORDERS:
             raise ValueError(f"unknown order {self.order!r}; choose one of {list(ORDERS)}")
         check_whole_number("seed", self.seed, 0)
@@ -95,7 +99,7 @@ class Config:
 
 def grid(models=tuple(MODELS), orders=("reversed", "as-written"), seeds=(0, 1, 2)):
     """Every Config, seed by seed (so that a grid cut short has whole seeds), attention first."""
-    ranked = [m for m in ("attention", "peeky", "baseline") if m in models]
+    ranked = [m for m in ("attention", "peeky", "baseline", *VARIANTS) if m in models]
     return [Config(m, o, s) for s in seeds for m in ranked for o in orders]
 
 
@@ -174,15 +178,30 @@ def count_by_format(keys, right):
 
 # --- training one epoch, resumably --------------------------------------------------------
 
+def build_model(name, vocab_size, wordvec_size, hidden_size, seed=0, pad_id=None):
+    """The model called name (a ``MODELS`` or ``VARIANTS`` key), with these sizes and seed;
+    pad_id: the id of the padding, which the masked variants need."""
+    if name in MODELS:
+        return MODELS[name](vocab_size, wordvec_size, hidden_size, seed=seed)
+    if name not in VARIANTS:
+        raise ValueError(f"unknown model {name!r}; choose one of {list(ALL_MODELS)}")
+    options = dict(VARIANTS[name])
+    if options.get("mask"):
+        if pad_id is None:
+            raise ValueError(f"the {name} model masks the padding: give its pad_id")
+        options["pad_id"] = pad_id
+    return AttentionVariant(vocab_size, wordvec_size, hidden_size, seed=seed, **options)
+
+
 class Run:
     """A model, its optimizer and its trainer, built for a config and settings: the state that
     an epoch of training changes and that ``save_state`` stores."""
 
-    def __init__(self, config, settings, vocab_size):
+    def __init__(self, config, settings, vocab_size, pad_id=None):
         s = self.settings = dict(settings)
         self.config = config
-        self.model = MODELS[config.model](vocab_size, s["wordvec_size"], s["hidden_size"],
-                                          seed=config.seed)
+        self.model = build_model(config.model, vocab_size, s["wordvec_size"], s["hidden_size"],
+                                 seed=config.seed, pad_id=pad_id)
         self.optimizer = Adam(lr=s["lr"])
         self.trainer = Trainer(self.model, self.optimizer, seed=config.seed)
         self.epoch = 0
@@ -261,7 +280,7 @@ def work_one_epoch(name, settings, state_dir, threads=None, checkpoints=None):
     This is what ``scripts/experiments.py`` runs, in a worker process or in its own."""
     config = Config.from_name(name)
     data = run_data(settings, config.order)
-    run = Run(config, settings, len(data[2]))
+    run = Run(config, settings, len(data[2]), pad_id=data[2].char_to_id[PAD])
     state = Path(state_dir) / f"{name}.npz"
     if state.exists():
         run.load_state(state)
@@ -338,6 +357,27 @@ def load_record(path_or_preset="book"):
     return json.loads(Path(path).read_text())
 
 
+def merge_records(*records):
+    """One record holding the runs of several (``load_record``'s), for tables and figures that
+    compare them: Part 3's variants (data/experiments-part3.json) beside chapter 7's models
+    (data/experiments.json). They must have been trained with the same settings and data;
+    a run in two records is refused."""
+    first = records[0]
+    merged = {**first, "runs": dict(first["runs"])}
+    for other in records[1:]:
+        if not same_training(other["settings"], first["settings"]) or \
+                other["data"]["test_formats"] != first["data"]["test_formats"]:
+            raise ValueError(f"records made with other settings or data cannot be compared: "
+                             f"{first['settings']} and {other['settings']}")
+        both = sorted(set(merged["runs"]) & set(other["runs"]))
+        if both:
+            raise ValueError(f"runs {both} are in two of the records")
+        merged["runs"].update(other["runs"])
+    merged["settings"] = {**first["settings"],
+                          "epochs": max(r["settings"]["epochs"] for r in records)}
+    return merged
+
+
 def runs_of(record, model, order):
     """The runs of one model and question order in a record, by seed: [(seed, epochs), ...]."""
     out = []
@@ -396,7 +436,7 @@ def summarize(record, key="accuracy"):
     """{(model, order): (mean, min, max)} over the seeds, each an array with one value an
     epoch, for every model and order in the record."""
     out = {}
-    for model in MODELS:
+    for model in ALL_MODELS:
         for order in ORDERS:
             try:
                 values = series(record, model, order, key)

@@ -178,8 +178,18 @@ def draw_graph(nodes, edges, title=None):
     return ax
 
 
-MODEL_COLORS = {"baseline": "#1f77b4", "peeky": "#ff7f0e", "attention": "#2ca02c"}
-MODEL_LABELS = {"baseline": "Seq2seq", "peeky": "PeekySeq2seq", "attention": "AttentionSeq2seq"}
+MODEL_COLORS = {"baseline": "#1f77b4", "peeky": "#ff7f0e", "attention": "#2ca02c",
+                # Part 3's variants (seqattn.attention_variants.VARIANTS)
+                "luong_scaled": "#17becf", "luong_additive": "#9467bd",
+                "bahdanau_dot": "#d62728", "bahdanau_additive": "#8c564b",
+                "masked": "#e377c2", "bilstm": "#7f7f7f", "deep2": "#bcbd22",
+                "deep2_skip": "#000000", "deep4": "#aec7e8", "deep4_skip": "#393b79"}
+MODEL_LABELS = {"baseline": "Seq2seq", "peeky": "PeekySeq2seq", "attention": "AttentionSeq2seq",
+                "luong_scaled": "Luong, scaled dot", "luong_additive": "Luong, additive",
+                "bahdanau_dot": "Bahdanau, dot", "bahdanau_additive": "Bahdanau, additive",
+                "masked": "masked padding", "bilstm": "BiLSTM + mask", "deep2": "2 layers",
+                "deep2_skip": "2 layers + skip", "deep4": "4 layers",
+                "deep4_skip": "4 layers + skip"}
 ORDER_LABELS = {"reversed": "reversed questions", "as-written": "questions as written",
                 "left-padded": "as written, padding in front"}
 

@@ -205,3 +205,49 @@ def profile_iteration(model, optimizer, x, t, clip, repeats=10):
     rows.append(("everything else (model glue, Python)", 1e3 * total / repeats - accounted))
     rows.append(("total", 1e3 * total / repeats))
     return rows
+
+
+def additive_products(N, T_in, T_out, H, A, steps=1):
+    """AdditiveScore: the keys projected once (hs @ Wk) and the queries (qs @ Wq) in ``steps``
+    calls of N * T_out / steps rows, the score read out by v (E @ v), each with its backward
+    products (dWk, dhs, dWq, dqs, dv). tanh and the sums over T are not products."""
+    M = N * T_out // steps
+    per_step = [(1, M * T_in, A, 1, False, False),  # E @ v
+                (1, M, H, A, False, False),  # qs @ Wq
+                (1, A, M * T_in, 1, True, False),  # dv
+                (1, H, M, A, True, False), (1, M, A, H, False, True)]  # dWq, dqs
+    return ([(1, N * T_in, H, A, False, False)] + per_step * steps
+            + [(1, H, N * T_in, A, True, False), (1, N * T_in, A, H, False, True)])
+
+
+def variant_products(options, N, T_in, T_out, V, D, H):
+    """Every matrix product of one training iteration of an ``AttentionVariant`` with these
+    options (a ``VARIANTS`` entry: placement, score, encoder, layers, ...). As
+    ``iteration_products``: elementwise work, the softmax and the mask are not products."""
+    placement = options.get("placement", "luong")
+    score = options.get("score", "dot")
+    layers = options.get("layers", 1)
+    if options.get("encoder", "lstm") == "bilstm":
+        encoder = 2 * lstm_products(N, T_in, D, H // 2, stateful=False)
+    else:
+        encoder = [p for k in range(layers)
+                   for p in lstm_products(N, T_in, D if k == 0 else H, H, stateful=False)]
+    if placement == "luong":
+        decoder = [p for k in range(layers)
+                   for p in lstm_products(N, T_out, D if k == 0 else H, H, stateful=True)]
+        steps, T_q = 1, T_out
+    else:  # one LSTM cell per step on [x_t, c_t]: forward, then dWx, dWh, dx, dh
+        cell = [(1, N, D + H, 4 * H, False, False), (1, N, H, 4 * H, False, False),
+                (1, D + H, N, 4 * H, True, False), (1, H, N, 4 * H, True, False),
+                (1, N, 4 * H, D + H, False, True), (1, N, 4 * H, H, False, True)]
+        decoder = cell * T_out
+        steps, T_q = T_out, 1
+    # the weighted sum (contexts = a @ hs) and its backward: per step of T_q queries
+    weighted = [(N, T_q, T_in, H, False, False), (N, T_q, H, T_in, False, True),
+                (N, T_in, T_q, H, True, False)] * steps
+    if score == "additive":
+        scores = additive_products(N, T_in, T_out, H, H, steps)
+    else:  # q @ hs^T, and its backward: dqs = ds @ hs, dhs = ds^T @ qs
+        scores = [(N, T_q, H, T_in, False, True), (N, T_q, T_in, H, False, False),
+                  (N, T_in, T_q, H, True, False)] * steps
+    return encoder + decoder + scores + weighted + affine_products(N * T_out, 2 * H, V)
