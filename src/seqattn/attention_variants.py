@@ -200,9 +200,9 @@ class AttentionVariant(Seq2seq):
         self.encoder = VariantEncoder(V, D, H, init, encoder, layers, skip,
                                       pad_id if mask else None)
         if score == "additive":
-            score_layer = AdditiveScore(init._normal((H, H), 1 / np.sqrt(H)),
-                                        init._normal((H, H), 1 / np.sqrt(H)),
-                                        init._normal((H,), 1 / np.sqrt(H)))
+            score_layer = AdditiveScore(init.normal((H, H), 1 / np.sqrt(H)),
+                                        init.normal((H, H), 1 / np.sqrt(H)),
+                                        init.normal((H,), 1 / np.sqrt(H)))
         else:
             score_layer = ScaledDotScore() if score == "scaled" else DotScore()
         attention = ScoredAttention(score_layer)

@@ -36,20 +36,22 @@ class Initializer:
     def __init__(self, rng, dtype):
         self.rng, self.dtype = rng, dtype
 
-    def _normal(self, shape, scale):
+    def normal(self, shape, scale):
+        """An array of shape drawn from N(0, scale^2), in the model's dtype: the next draw of
+        the model's generator (Part 3's layers are drawn with it too)."""
         return (self.rng.standard_normal(shape) * scale).astype(self.dtype)
 
     def time_embedding(self, V, D):
-        return TimeEmbedding(self._normal((V, D), 0.01))
+        return TimeEmbedding(self.normal((V, D), 0.01))
 
     def time_lstm(self, D, H, stateful):
         """A TimeLSTM reading D-dimensional inputs into H hidden units."""
-        return TimeLSTM(self._normal((D, 4 * H), 1 / np.sqrt(D)),
-                        self._normal((H, 4 * H), 1 / np.sqrt(H)),
+        return TimeLSTM(self.normal((D, 4 * H), 1 / np.sqrt(D)),
+                        self.normal((H, 4 * H), 1 / np.sqrt(H)),
                         np.zeros(4 * H, dtype=self.dtype), stateful=stateful)
 
     def time_affine(self, D, V):
-        return TimeAffine(self._normal((D, V), 1 / np.sqrt(D)), np.zeros(V, dtype=self.dtype))
+        return TimeAffine(self.normal((D, V), 1 / np.sqrt(D)), np.zeros(V, dtype=self.dtype))
 
 
 class Encoder:
