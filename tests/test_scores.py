@@ -165,3 +165,18 @@ def test_scores_refuse_inputs_of_the_wrong_width():
     dot.start(rng.standard_normal((N, T, H)))
     with pytest.raises(ValueError):
         dot.step(rng.standard_normal((N, 1, H + 1)))  # a dot product needs equal widths
+
+
+def test_inputs_of_the_wrong_width_are_refused_by_name():
+    additive = AdditiveScore(np.ones((6, 4)), np.ones((3, 4)), np.ones(4))
+    with pytest.raises(ValueError, match=r"the keys hs must be \(N, T, 6\) to match Wk"):
+        additive.start(np.ones((2, 5, 5)))
+    additive.start(np.ones((2, 5, 6)))
+    with pytest.raises(ValueError, match=r"the queries must be \(N, T, 3\) to match Wq"):
+        additive.step(np.ones((2, 1, 6)))
+    with pytest.raises(ValueError, match="must share A"):
+        AdditiveScore(np.ones(6), np.ones((3, 4)), np.ones(4))
+    dot = DotScore()
+    dot.start(np.ones((2, 5, 3)))
+    with pytest.raises(ValueError, match=r"the queries must be \(N, T, 3\) to match the keys"):
+        dot.step(np.ones((2, 1, 4)))

@@ -24,6 +24,12 @@ four-part protocol:
 import numpy as np
 
 
+def _check_width(what, array, width, of):
+    if np.ndim(array) != 3 or np.shape(array)[2] != width:
+        raise ValueError(f"{what} must be (N, T, {width}) to match {of}, not of shape "
+                         f"{np.shape(array)}")
+
+
 class DotScore:
     """s[n, t', t] = qs[n, t'] . hs[n, t]: no parameters; keys and queries have the same width H."""
 
@@ -40,6 +46,7 @@ class DotScore:
         return 1.0
 
     def step(self, qs):
+        _check_width("the queries", qs, self.hs.shape[2], "the keys' width H")
         k = self.scale(self.hs.shape[2])
         self.steps.append(qs)
         return (qs @ self.hs.transpose(0, 2, 1)) * k  # (N, T', T)
@@ -80,7 +87,8 @@ class AdditiveScore:
     param_names = ("Wk", "Wq", "v")
 
     def __init__(self, Wk, Wq, v):
-        if Wk.shape[1] != Wq.shape[1] or v.shape != (Wk.shape[1],):
+        if np.ndim(Wk) != 2 or np.ndim(Wq) != 2 or Wk.shape[1] != Wq.shape[1] or \
+                np.shape(v) != (Wk.shape[1],):
             raise ValueError(f"Wk (H, A), Wq (Hq, A) and v (A,) must share A: got "
                              f"{Wk.shape}, {Wq.shape}, {v.shape}")
         self.params = [Wk, Wq, v]
@@ -90,6 +98,7 @@ class AdditiveScore:
 
     def start(self, hs):
         Wk = self.params[0]
+        _check_width("the keys hs", hs, Wk.shape[0], "Wk (H, A)")
         N, T, H = hs.shape
         self.hs = hs
         self.keys = (hs.reshape(N * T, H) @ Wk).reshape(N, T, -1)  # (N, T, A), once per batch
@@ -100,6 +109,7 @@ class AdditiveScore:
 
     def step(self, qs):
         _, Wq, v = self.params
+        _check_width("the queries", qs, Wq.shape[0], "Wq (Hq, A)")
         qw = qs @ Wq  # (N, T', A)
         E = np.tanh(self.keys[:, None, :, :] + qw[:, :, None, :])  # (N, T', T, A)
         self.steps.append((qs, E))
