@@ -22,7 +22,7 @@ import numpy as np
 
 from .bahdanau import BahdanauDecoder
 from .bilstm import TimeBiLSTM
-from .checks import check_whole_number
+from .checks import check_float_dtype, check_whole_number
 from .layers import TimeSoftmaxWithLoss, check_ids
 from .scored_attention import ScoredAttention
 from .scores import SCORES, AdditiveScore, DotScore, ScaledDotScore
@@ -185,13 +185,7 @@ class AttentionVariant(Seq2seq):
         if encoder == "bilstm" and hidden_size % 2:
             raise ValueError(f"the bidirectional encoder gives each direction hidden_size / 2 "
                              f"units: hidden_size must be even, not {hidden_size}")
-        try:
-            floating = np.issubdtype(np.dtype(dtype), np.floating)
-        except TypeError:
-            floating = False
-        if not floating:
-            raise TypeError(f"dtype must be a floating-point type such as np.float32, "
-                            f"not {dtype!r}")
+        check_float_dtype(dtype)
         V, D, H = vocab_size, wordvec_size, hidden_size
         init = Initializer(np.random.default_rng(seed), dtype)
         self.config = dict(vocab_size=V, wordvec_size=D, hidden_size=H, placement=placement,

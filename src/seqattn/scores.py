@@ -30,7 +30,20 @@ def _check_width(what, array, width, of):
                          f"{np.shape(array)}")
 
 
-class DotScore:
+class Score:
+    """What every score shares: ``forward`` is one start and one step, ``backward`` undoes
+    that step and finishes."""
+
+    def forward(self, hs, qs):
+        self.start(hs)
+        return self.step(qs)
+
+    def backward(self, ds):
+        dqs = self.step_backward(ds)
+        return self.finish_backward(), dqs
+
+
+class DotScore(Score):
     """s[n, t', t] = qs[n, t'] . hs[n, t]: no parameters; keys and queries have the same width H."""
 
     param_names = ()
@@ -60,14 +73,6 @@ class DotScore:
     def finish_backward(self):
         return self.dhs
 
-    def forward(self, hs, qs):
-        self.start(hs)
-        return self.step(qs)
-
-    def backward(self, ds):
-        dqs = self.step_backward(ds)
-        return self.finish_backward(), dqs
-
 
 class ScaledDotScore(DotScore):
     """s[n, t', t] = qs[n, t'] . hs[n, t] / sqrt(H): the dot product, scaled (no parameters)."""
@@ -76,7 +81,7 @@ class ScaledDotScore(DotScore):
         return 1.0 / np.sqrt(H)
 
 
-class AdditiveScore:
+class AdditiveScore(Score):
     """s[n, t', t] = v . tanh(hs[n, t] Wk + qs[n, t'] Wq), Bahdanau's additive scoring.
 
     Parameters Wk (H, A) projects the keys, Wq (Hq, A) the queries, v (A,) reads the A hidden
@@ -135,14 +140,6 @@ class AdditiveScore:
         self.grads[1][...] = self.dWq
         self.grads[2][...] = self.dv
         return self.dkeys @ Wk.T  # dhs (N, T, H)
-
-    def forward(self, hs, qs):
-        self.start(hs)
-        return self.step(qs)
-
-    def backward(self, ds):
-        dqs = self.step_backward(ds)
-        return self.finish_backward(), dqs
 
 
 SCORES = ("dot", "scaled", "additive")

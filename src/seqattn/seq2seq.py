@@ -9,7 +9,7 @@ xs (N, T) question ids; ts (N, T_out + 1) answer ids starting with the start sym
 """
 import numpy as np
 
-from .checks import check_whole_number
+from .checks import check_float_dtype, check_whole_number
 from .layers import TimeAffine, TimeEmbedding, TimeLSTM, TimeSoftmaxWithLoss, check_ids
 
 
@@ -138,13 +138,7 @@ class Seq2seq:
         for name, size in (("vocab_size", vocab_size), ("wordvec_size", wordvec_size),
                            ("hidden_size", hidden_size)):
             check_whole_number(name, size, 1)
-        try:
-            floating = np.issubdtype(np.dtype(dtype), np.floating)
-        except TypeError:
-            floating = False
-        if not floating:
-            raise TypeError(f"dtype must be a floating-point type such as np.float32, "
-                            f"not {dtype!r}")
+        check_float_dtype(dtype)
         init = Initializer(np.random.default_rng(seed), dtype)
         args = (vocab_size, wordvec_size, hidden_size, init)
         self.config = dict(vocab_size=vocab_size, wordvec_size=wordvec_size,
