@@ -14,7 +14,10 @@
 #   make experiments-small  the small preset's runs that the exercises quote (about 25 minutes)
 #   make experiments-part3  Part 3's attention variants, 3 seeds (hours; resumable)
 #   make experiments-small-part3  the small preset's runs that Part 3's exercises quote
-#   make bench      speed and memory against the book-style reference; writes bench/results.json
+#   make bench      speed and memory against the book-style reference, on this machine
+#                   (_build/bench/results.json)
+#   make bench-record  the same, as the shipped figures (bench/results.json), and re-executes
+#                   the chapters that print them
 #   make clean      remove _build (keeps .venv and the fetched MathJax and widget JavaScript)
 #
 # Nothing here activates the venv: every tool is called as .venv/bin/... explicitly.
@@ -47,7 +50,7 @@ WIDGETS_JS           := $(WIDGETS_DIR)/.html-manager-$(HTML_MANAGER_VERSION)-req
 WIDGETS              := $(WIDGETS_JS) $(WIDGETS_DIR)/widgets-config.js
 
 .PHONY: all book test notebooks data clean setup mathjax widgets fonts webmodel chromium bench \
-        experiments experiments-small experiments-part3 experiments-small-part3
+        experiments experiments-small experiments-part3 experiments-small-part3 bench-record
 .DELETE_ON_ERROR:
 
 all: book
@@ -239,10 +242,21 @@ experiments-small: $(SETUP)
 # --- benchmark -----------------------------------------------------------------------------------
 
 # Speed and memory of training and evaluation, ours beside the book-style reference and the
-# matrix-product floor, with 1 and 2 BLAS threads (a few minutes). Writes bench/results.json,
-# which the appendix "Making it fast" shows. Not part of `make test`: timings are no tests.
+# matrix-product floor, with 1 and 2 BLAS threads (a few minutes). Prints your machine's figures
+# and writes them to _build/bench/results.json; the shipped ones stay as they are. BENCH_ARGS
+# passes options to bench/bench.py (`bench/bench.py --help`). Not part of `make test`: timings
+# are no tests.
+BENCH_ARGS ?=
 bench: $(SETUP)
+	mkdir -p _build/bench
+	$(BIN)/python bench/bench.py --json _build/bench/results.json $(BENCH_ARGS)
+
+# A deliberate step, on a quiet machine: replace the shipped figures (bench/results.json) with a
+# fresh run, then re-execute every chapter that prints them, so that nbval still agrees.
+BENCH_READERS = $(shell grep -l 'results\.json' book/*.ipynb)
+bench-record: $(SETUP)
 	$(BIN)/python bench/bench.py --json bench/results.json
+	$(MAKE) notebooks NOTEBOOKS="$(BENCH_READERS)"
 
 clean:
 	rm -rf _build

@@ -128,3 +128,17 @@ def test_merge_records_joins_runs_and_refuses_what_cannot_be_compared():
         ex.merge_records(a, _record({"masked-reversed-seed0": 0.7}, hidden_size=64))
     with pytest.raises(ValueError, match="in two of the records"):
         ex.merge_records(a, a)
+
+
+def test_bench_iteration_seconds_reads_both_sections_and_refuses_what_is_missing():
+    from seqattn.speed import bench_iteration_seconds
+
+    figures = {"results": {"attention": {"iteration": {"ours|1": 0.15, "floor|1": 0.11,
+                                                       "ours|2": 0.10}}},
+               "variants": {"masked": {"iteration": {"ours|1": 0.14, "ours|2": 0.09}}}}
+    assert bench_iteration_seconds(figures) == {"attention": 0.15, "masked": 0.14}
+    assert bench_iteration_seconds(figures, threads=2) == {"attention": 0.10, "masked": 0.09}
+    with pytest.raises(ValueError, match="did not time 'attention' with 3 BLAS"):
+        bench_iteration_seconds(figures, threads=3)
+    with pytest.raises(ValueError, match="not the figures of make bench"):
+        bench_iteration_seconds({"variants": figures["variants"]})

@@ -251,3 +251,24 @@ def variant_products(options, N, T_in, T_out, V, D, H):
         scores = [(N, T_q, H, T_in, False, True), (N, T_q, T_in, H, False, False),
                   (N, T_in, T_q, H, True, False)] * steps
     return encoder + decoder + scores + weighted + affine_products(N * T_out, 2 * H, V)
+
+
+def bench_iteration_seconds(results, threads=1):
+    """{model name: median seconds of one training iteration} from ``make bench``'s figures.
+
+    results: the parsed JSON that bench/bench.py writes (``--json``): its ``results`` (chapters
+    3-8's models, timed as "ours") and its ``variants`` (Part 3's ``AttentionVariant``s).
+    threads: the BLAS thread setting whose timings to read; ValueError if the file has none.
+    """
+    if not isinstance(results, dict) or "results" not in results:
+        raise ValueError("not the figures of make bench: a dict with 'results' (and 'variants') "
+                         "is expected, as bench/bench.py --json writes it")
+    key = f"ours|{threads}"
+    seconds = {}
+    for section in ("results", "variants"):
+        for name, figures in results.get(section, {}).items():
+            if key not in figures["iteration"]:
+                raise ValueError(f"make bench did not time {name!r} with {threads} BLAS "
+                                 f"thread(s); it has {sorted(figures['iteration'])}")
+            seconds[name] = figures["iteration"][key]
+    return seconds
