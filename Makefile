@@ -50,7 +50,8 @@ WIDGETS_JS           := $(WIDGETS_DIR)/.html-manager-$(HTML_MANAGER_VERSION)-req
 WIDGETS              := $(WIDGETS_JS) $(WIDGETS_DIR)/widgets-config.js
 
 .PHONY: all book test notebooks data clean setup mathjax widgets fonts webmodel chromium bench \
-        experiments experiments-small experiments-part3 experiments-small-part3 bench-record
+        experiments experiments-small experiments-part3 experiments-small-part3 bench-record \
+        bench-threads bench-torch
 .DELETE_ON_ERROR:
 
 all: book
@@ -250,6 +251,23 @@ BENCH_ARGS ?=
 bench: $(SETUP)
 	mkdir -p _build/bench
 	$(BIN)/python bench/bench.py --json _build/bench/results.json $(BENCH_ARGS)
+
+# One BLAS thread or two, idle and beside 1 or 2 busy processes: the measurement behind the
+# package's default thread count (a few minutes; _build/bench/threads.json; the run the README
+# and the appendix quote is bench/threads.json).
+bench-threads: $(SETUP)
+	$(BIN)/python bench/threads_under_load.py
+
+# Our batched evaluation beside the same model in PyTorch on the CPU, in its own environment
+# (.venv-torch), never in `make test`. TORCH_SPEC is what pip installs: PyPI's Linux wheel pulls
+# gigabytes of CUDA libraries, and a CPU build is enough, e.g.
+# TORCH_SPEC="torch --index-url https://download.pytorch.org/whl/cpu".
+TORCH_SPEC ?= torch
+bench-torch: $(SETUP)
+	test -x .venv-torch/bin/python || $(PYTHON) -m venv .venv-torch
+	.venv-torch/bin/python -m pip install $(TORCH_SPEC)
+	.venv-torch/bin/python -m pip install -e .
+	.venv-torch/bin/python bench/torch_compare.py
 
 # A deliberate step, on a quiet machine: replace the shipped figures (bench/results.json) with a
 # fresh run, then re-execute every chapter that prints them, so that nbval still agrees.

@@ -9,7 +9,8 @@ batch 128, reversed date questions: T = 29 in, 10 out) it prints
   projections, attention looping over decoder steps), timed interleaved with ours, and the ratio;
 - the matrix-product floor: the iteration's matrix products alone, replayed with the same shapes
   and thread setting, with the GFLOP they do and the GFLOP/s achieved;
-- the seconds to evaluate the 5,000 test questions, batched and one question at a time;
+- the seconds to evaluate the 5,000 test questions, batched (greedy decoding by single steps,
+  and, beside it, through the time axis as the decoders once did) and one question at a time;
 - the peak memory of a training iteration and of a batched evaluation (tracemalloc);
 - the seconds of a whole run of the small preset (``seqattn.experiment``: six epochs of
   training and evaluation, the run chapter 7 trains live), attention on reversed questions;
@@ -40,7 +41,7 @@ from seqattn.attention_variants import VARIANTS as PART3
 from seqattn.data import default_data_path, load_dates
 from seqattn.optim import Adam, clip_grads
 from seqattn.peeky_seq2seq import PeekySeq2seq
-from seqattn.reference import book_style, evaluate_one_by_one
+from seqattn.reference import book_style, evaluate_one_by_one, time_axis_decoding
 from seqattn.seq2seq import Seq2seq
 from seqattn.speed import gflop, iteration_products, replay, variant_products
 from seqattn.train import evaluate
@@ -125,10 +126,15 @@ def bench_model(name, args, data, V):
     iteration = interleaved(functions, args.repeats)
 
     ours, book = build(name, "ours", V), build(name, "book style", V)
-    evaluation = {}
+    time_axis = time_axis_decoding(build(name, "ours", V))
+    decoding = {}  # the single-step path beside the time axis, interleaved
     for threads in args.threads:
-        evaluation[threads] = float(np.median(
-            [seconds(lambda: evaluate(ours, x_test, t_test, threads=threads)) for _ in range(3)]))
+        for what, model in (("single step", ours), ("time axis", time_axis)):
+            decoding[(what, threads)] = (threads, lambda model=model, threads=threads: evaluate(
+                model, x_test, t_test, threads=threads))
+    decoding = interleaved(decoding, repeats=3, warmup=1)
+    evaluation = {threads: decoding[("single step", threads)] for threads in args.threads}
+    evaluation_time_axis = {threads: decoding[("time axis", threads)] for threads in args.threads}
     best = min(args.threads, key=lambda n: iteration[("ours", n)])
     n = args.eval_questions
     with threadpool_limits(best, user_api="blas"):
@@ -141,7 +147,8 @@ def bench_model(name, args, data, V):
                       lambda: evaluate(ours, x_test, t_test, threads=best))}
     return dict(model=type(ours).__name__, gflop=gflop(products), variants=variants,
                 iteration={f"{v}|{t}": s for (v, t), s in iteration.items()},
-                evaluation=evaluation, best_threads=best, one_by_one=one_by_one,
+                evaluation=evaluation, evaluation_time_axis=evaluation_time_axis,
+                best_threads=best, one_by_one=one_by_one,
                 one_by_one_measured_on=n, memory_mib=memory)
 
 
@@ -159,7 +166,10 @@ def report(name, r, threads, epoch_iters, n_test):
         floor = it[("floor", str(t))]
         lines.append(f"{'':>7} ours/floor {ours / floor:.2f}; the floor runs at "
                      f"{r['gflop'] / floor:.1f} GFLOP/s; evaluation of {n_test} questions, "
-                     f"batched: {r['evaluation'][t]:.2f} s")
+                     f"batched: {r['evaluation'][t]:.2f} s"
+                     + (f" (decoding through the time axis: "
+                        f"{r['evaluation_time_axis'][t]:.2f} s)"
+                        if "evaluation_time_axis" in r else ""))
     best = r["best_threads"]
     lines.append(f"with {best} thread(s): one question at a time, book style: "
                  f"{r['one_by_one']:.1f} s"

@@ -67,7 +67,7 @@ def main(argv=None):
     parser.add_argument("--jobs", type=int, default=2, help="runs trained at once")
     parser.add_argument("--threads", type=int,
                         help="BLAS threads per job (default: 1 with --jobs > 1, else "
-                             "$SEQATTN_BLAS_THREADS or 2)")
+                             "the package's setting, seqattn.speed.BLAS_THREADS)")
     parser.add_argument("--record", type=Path, help="the JSON record (default: the preset's)")
     parser.add_argument("--state-dir", type=Path, help="default: _runs/<record name>")
     parser.add_argument("--checkpoint", action="append", default=[], metavar="RUN:EPOCH:PATH")
@@ -83,7 +83,7 @@ def main(argv=None):
     if any(s < 0 for s in args.seeds):
         parser.error("seeds are whole numbers >= 0")
     # one BLAS thread per job when several run at once; else the package's setting
-    # (SEQATTN_BLAS_THREADS, default 2)
+    # (SEQATTN_BLAS_THREADS, or 1 on a 2-core machine)
     threads = args.threads or (1 if args.jobs > 1 else BLAS_THREADS)
     record_path = args.record or ex.record_path(args.preset)
     state_dir = args.state_dir or Path("_runs") / record_path.stem

@@ -312,3 +312,50 @@ def test_vocabularies_are_equal_when_they_encode_the_same_way():
     assert base != Vocabulary("abc", question_width=28)
     assert base != Vocabulary("abc", answer_width=9)
     assert base != "abc"
+
+
+# --- the book's own split -------------------------------------------------------------------------
+
+BOOK_STYLE = [  # lines as the book's date.txt writes them: the question padded to 29, "_", answer
+    "september 27, 1994           _1994-09-27", "August 19, 2003              _2003-08-19",
+    "2/10/93                      _1993-02-10", "10/31/90                     _1990-10-31",
+    "TUESDAY, SEPTEMBER 25, 1984  _1984-09-25", "JUN 17, 2013                 _2013-06-17",
+    "april 3, 1996                _1996-04-03", "October 24, 1974             _1974-10-24",
+    "AUGUST 11, 1986              _1986-08-11", "February 16, 2015            _2015-02-16",
+    "october 12, 1988             _1988-10-12", "6/3/73                       _1973-06-03",
+]
+
+
+def test_the_book_split_keeps_duplicates_and_follows_the_books_shuffle(tmp_path):
+    lines = BOOK_STYLE * 2 + BOOK_STYLE[:3]  # 27 lines; 12 questions twice, 3 three times
+    path = write_lines(tmp_path / "date.txt", lines)
+    (x_train, t_train), (x_test, t_test), vocab = load_dates(path, split="book")
+    # the book's algorithm, with numpy's global legacy generator (restored afterwards)
+    state = np.random.get_state()
+    try:
+        np.random.seed(1984)
+        indices = np.arange(len(lines))
+        np.random.shuffle(indices)
+    finally:
+        np.random.set_state(state)
+    split_at = len(lines) - len(lines) // 10  # 25 for training, the last 2 for testing
+    for x, t, part in [(x_train, t_train, indices[:split_at]), (x_test, t_test, indices[split_at:])]:
+        got = [vocab.decode(q) + vocab.decode(a) for q, a in zip(x, t)]
+        assert got == [lines[k] for k in part]
+    assert len(x_test) == 2 and len(x_train) == 25  # duplicates kept: 27 lines in all
+    # the course's split counts each question once, and shares none between the parts
+    (c_train, _), (c_test, _), _ = load_dates(path)
+    assert len(c_train) + len(c_test) == len(BOOK_STYLE)
+    # reversed questions: the same split, each question back to front
+    (r_train, _), (r_test, _), _ = load_dates(path, split="book", reverse=True)
+    assert np.array_equal(r_test, x_test[:, ::-1]) and np.array_equal(r_train, x_train[:, ::-1])
+
+
+def test_the_book_split_refuses_what_it_cannot_do(tmp_path):
+    path = write_lines(tmp_path / "date.txt", BOOK_STYLE)
+    with pytest.raises(ValueError, match="split must be 'course'"):
+        load_dates(path, split="books")
+    with pytest.raises(ValueError, match="last tenth"):
+        load_dates(path, split="book", test_size=0.2)
+    with pytest.raises(ValueError, match="below 2\\*\\*32"):
+        load_dates(path, split="book", seed=2**32)

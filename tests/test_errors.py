@@ -377,3 +377,15 @@ def test_explicit_thread_counts_are_checked():
         blas_threads(0)
     with pytest.raises(TypeError, match="threads must be a whole number.*'2'"):
         blas_threads("2")
+
+
+@pytest.mark.parametrize("cores, default", [(1, 1), (2, 1), (3, 2), (8, 2)])
+def test_the_default_thread_count_follows_the_cores(cores, default):
+    # one BLAS thread on 2 cores or fewer (make bench-threads measured why), else two
+    code = (f"import os; os.sched_getaffinity = lambda pid: set(range({cores})); "
+            "import seqattn.speed as s; print(s.DEFAULT_BLAS_THREADS, s.BLAS_THREADS)")
+    env = {k: v for k, v in os.environ.items() if k != "SEQATTN_BLAS_THREADS"}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == [str(default), str(default)]

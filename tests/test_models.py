@@ -95,3 +95,78 @@ def test_per_sample_start_ids():
     both = model.generate(xs, np.array([1, 2]), T_OUT)
     np.testing.assert_array_equal(both[0], model.generate(xs[:1], 1, T_OUT)[0])
     np.testing.assert_array_equal(both[1], model.generate(xs[1:], 2, T_OUT)[0])
+
+
+# --- greedy decoding's single-step path ------------------------------------------------------------
+
+@pytest.mark.parametrize("cls", [Seq2seq, PeekySeq2seq, AttentionSeq2seq])
+def test_the_decoding_step_gives_the_scores_of_the_time_step_path(cls):
+    rng = np.random.default_rng(0)
+    model = randomize_params(cls(13, 5, 8, seed=0, dtype=np.float64))
+    xs = rng.integers(13, size=(6, 7))
+    ids = rng.integers(13, size=(4, 6))  # the inputs of 4 steps, one id per sample
+    decoder, summary = model.decoder, model.encoder.forward(xs)
+    decoder.start(summary)
+    step = decoder.decoding_step(summary)
+    fast = []
+    for k in range(4):
+        fast.append((step(ids[k]), getattr(decoder, "attention", None)
+                     and decoder.attention.attention_weights.copy()))
+    decoder.start(summary)  # the same steps through the time axis, one character at a time
+    for k in range(4):
+        scores = decoder._step(ids[k][:, None], summary)[:, 0]
+        np.testing.assert_allclose(fast[k][0], scores, rtol=1e-12, atol=1e-12)
+        if cls is AttentionSeq2seq:
+            np.testing.assert_allclose(fast[k][1], decoder.attention.attention_weights,
+                                       rtol=1e-12, atol=1e-12)
+    # and generate decodes with it: its ids are the argmax of these scores, fed back
+    decoder.start(summary)
+    expected, x = [], np.full(6, 2)
+    for k in range(3):
+        x = decoder._step(x[:, None], summary)[:, 0].argmax(axis=1)
+        expected.append(x)
+    got = model.generate(xs, 2, 3)
+    np.testing.assert_array_equal(got[0] if isinstance(got, tuple) else got,
+                                  np.stack(expected, axis=1))
+
+
+def test_a_subclass_that_changes_step_decodes_through_it():
+    # chapter 6's exercise: an attention decoder whose Affine reads the context only
+    from seqattn.attention_seq2seq import AttentionDecoder
+
+    class ContextOnly(AttentionDecoder):
+        def _step(self, xs, enc_hs):
+            dec_hs = self.lstm.forward(self.embed.forward(xs))
+            c = self.attention.forward(enc_hs, dec_hs)
+            return self.affine.forward(np.concatenate((c, 0 * dec_hs), axis=2))
+
+    class Model(AttentionSeq2seq):
+        decoder_class = ContextOnly
+
+    rng = np.random.default_rng(1)
+    model = randomize_params(Model(13, 5, 8, seed=0, dtype=np.float64))
+    xs = rng.integers(13, size=(6, 7))
+    ids, _ = model.generate(xs, 2, 4)
+    decoder, enc_hs = model.decoder, model.encoder.forward(xs)
+    decoder.start(enc_hs)
+    x, expected = np.full((6, 1), 2), []
+    for _ in range(4):
+        x = decoder._step(x, enc_hs).argmax(axis=2)
+        expected.append(x[:, 0])
+    np.testing.assert_array_equal(ids, np.stack(expected, axis=1))
+
+
+def test_time_axis_decoding_decodes_as_the_single_step_on_one_core_and_on_two():
+    from seqattn.reference import time_axis_decoding
+    from seqattn.train import predict
+
+    rng = np.random.default_rng(2)
+    xs = rng.integers(13, size=(40, 7))
+    model = randomize_params(AttentionSeq2seq(13, 5, 8, seed=0, dtype=np.float64))
+    slow = time_axis_decoding(randomize_params(AttentionSeq2seq(13, 5, 8, seed=0,
+                                                                dtype=np.float64)))
+    expected = predict(model, xs, 2, 4, batch_size=8, threads=1)
+    for threads in (1, 2):  # two: each copy of the model must decode with its own decoder
+        got = predict(slow, xs, 2, 4, batch_size=8, threads=threads)
+        np.testing.assert_array_equal(got[0], expected[0])
+        np.testing.assert_allclose(got[1], expected[1], rtol=1e-12, atol=1e-12)

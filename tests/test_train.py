@@ -116,9 +116,9 @@ def test_evaluate_counts_exact_matches_in_batches(dates):
     _, (x, t), vocab = dates
     wrong = [x[k].tobytes() for k in (3, 10, 999, 1000, 4321)]
     oracle = Oracle(x, t, wrong)
-    assert evaluate(oracle, x, t, batch_size=1000) == pytest.approx(1 - 5 / len(x))
+    assert evaluate(oracle, x, t, batch_size=1000, threads=1) == pytest.approx(1 - 5 / len(x))
     assert oracle.calls == int(np.ceil(len(x) / 1000))  # batches, never one question at a time
-    mask = correct_answers(oracle, x, t)
+    mask = correct_answers(oracle, x, t, threads=2)  # batches side by side: the same answers
     assert list(np.flatnonzero(~mask)) == [3, 10, 999, 1000, 4321]
 
 
@@ -225,3 +225,162 @@ def test_fit_clips_the_gradients_it_applies(dates):
         expected = trainer.grad_norm_history[0] if max_grad is None else max_grad
         assert step == pytest.approx(expected, rel=1e-3)
     assert trainer.grad_norm_history[0] > 10 * 1e-3  # so the clipping above did something
+
+
+# --- after each epoch: eval_data and on_epoch ----------------------------------------------------
+
+def test_fit_records_the_accuracy_after_every_epoch_in_one_call(dates):
+    (x, t), (x_test, t_test), vocab = dates
+    model = AttentionSeq2seq(len(vocab), 16, 64, seed=0)
+    trainer = Trainer(model, Adam(lr=0.005), seed=0)
+    seen = []
+
+    def check(trainer_, epoch):
+        # called after the epoch's evaluation, with the model as it is after that epoch
+        assert trainer_ is trainer and len(trainer.loss_history) == epoch * (2048 // 64)
+        seen.append((epoch, evaluate(model, x_test[:300], t_test[:300])))
+
+    trainer.fit(x[:2048], t[:2048], epochs=2, batch_size=64, max_grad=5.0, progress=False,
+                eval_data=(x_test[:300], t_test[:300]), on_epoch=check)
+    trainer.fit(x[:2048], t[:2048], epochs=1, batch_size=64, max_grad=5.0, progress=False,
+                eval_data=(x_test[:300], t_test[:300]), on_epoch=check)
+    # the epochs count on over both calls, and each accuracy is the model's after its epoch
+    assert trainer.epochs_done == 3 and [e for e, _ in trainer.accuracy_history] == [1, 2, 3]
+    assert trainer.accuracy_history == seen
+
+
+class Learner(Seq2seq):
+    """A real Seq2seq for training, whose answers are right for the first 10 questions per
+    iteration it has trained: its accuracy tells exactly when it was evaluated."""
+
+    def __init__(self, vocab, x, t):
+        super().__init__(len(vocab), 4, 8, seed=0)
+        self.answers = {row.tobytes(): ans for row, ans in zip(x, t[:, 1:])}
+        self.order = {row.tobytes(): k for k, row in enumerate(x)}
+        self.iterations = 0
+
+    def forward(self, xs, ts):
+        self.iterations += 1
+        return super().forward(xs, ts)
+
+    def generate(self, xs, start_id, sample_size):
+        out = np.array([self.answers[row.tobytes()] for row in xs])
+        wrong = np.array([self.order[row.tobytes()] >= 10 * self.iterations for row in xs])
+        out[wrong, 0] = (out[wrong, 0] + 1) % 10
+        return out
+
+
+def test_the_accuracy_recorded_is_the_models_after_its_epoch(dates):
+    (x, t), (x_test, t_test), vocab = dates
+    model = Learner(vocab, x_test[:200], t_test[:200])
+    trainer = Trainer(model, Adam(), seed=0)
+    trainer.fit(x[:128], t[:128], epochs=3, batch_size=32, progress=False,
+                eval_data=(x_test[:200], t_test[:200]))  # 4 iterations an epoch
+    assert trainer.accuracy_history == [(1, 0.2), (2, 0.4), (3, 0.6)]
+
+
+def test_evaluating_after_each_epoch_does_not_change_the_training(dates):
+    (x, t), (x_test, t_test), vocab = dates
+    runs = []
+    for eval_data in (None, (x_test[:100], t_test[:100])):
+        model = AttentionSeq2seq(len(vocab), 8, 32, seed=3)
+        trainer = Trainer(model, Adam(), seed=3)
+        trainer.fit(x[:512], t[:512], epochs=2, batch_size=64, progress=False,
+                    eval_data=eval_data)
+        runs.append((trainer.loss_history, [p.copy() for p in model.params]))
+        assert len(trainer.accuracy_history) == (0 if eval_data is None else 2)
+    assert runs[0][0] == runs[1][0]
+    assert all(np.array_equal(a, b) for a, b in zip(runs[0][1], runs[1][1]))
+
+
+def test_fit_refuses_bad_eval_data_before_training(dates):
+    (x, t), (x_test, t_test), vocab = dates
+    trainer = Trainer(AttentionSeq2seq(len(vocab), 4, 8, seed=0), Adam())
+    bad = [(x_test[:10], "a pair"), ((x_test[:10], t_test[:9]), "t must be an"),
+           ((x_test[:10], t_test[:10], None), "a pair"),
+           ((x_test[:10, ::-1].copy() * 0 + 99, t_test[:10]), "vocabulary")]
+    for eval_data, message in bad:
+        with pytest.raises(ValueError, match=message):
+            trainer.fit(x[:64], t[:64], batch_size=32, progress=False, eval_data=eval_data)
+    with pytest.raises(TypeError, match="on_epoch must be a function"):
+        trainer.fit(x[:64], t[:64], batch_size=32, progress=False, on_epoch="print")
+    assert trainer.loss_history == [] and trainer.epochs_done == 0
+
+
+def test_set_blas_threads_changes_the_setting_in_a_running_process(monkeypatch):
+    from seqattn import set_blas_threads, speed
+
+    probe = ThreadProbe()
+    x, t = np.zeros((4, 3), dtype=int), np.zeros((4, 2), dtype=int)
+    original = speed.BLAS_THREADS
+    try:
+        most = min(2, speed.available_cores())
+        for n in sorted({1, most}):
+            set_blas_threads(n)
+            probe.seen.clear()
+            Trainer(probe, SGD()).fit(x, t, batch_size=2, progress=False)
+            evaluate(probe, x, t)
+            assert probe.seen and all(s == {n} for s in probe.seen)
+        # None reads the environment variable again
+        monkeypatch.setenv("SEQATTN_BLAS_THREADS", "1")
+        assert set_blas_threads() == most and speed.BLAS_THREADS == 1
+        with pytest.raises(ValueError, match="threads must be >= 1"):
+            set_blas_threads(0)
+        with pytest.warns(RuntimeWarning, match="1000 BLAS threads is more than the"):
+            set_blas_threads(1000)
+        assert speed.BLAS_THREADS == speed.available_cores()
+    finally:
+        speed.BLAS_THREADS = original
+
+
+class BatchProbe:
+    """A 'model' whose answer to question k is k's first id, and which records the thread that
+    decoded each batch and the BLAS threads it had."""
+
+    def __init__(self):
+        self.seen = []  # shared by the copies predict makes: (thread, BLAS threads) per batch
+
+    def __deepcopy__(self, memo):
+        twin = type(self)()
+        twin.seen = self.seen
+        return twin
+
+    def generate(self, xs, start_id, sample_size):
+        import threading
+
+        from threadpoolctl import threadpool_info
+        blas = {i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"}
+        self.seen.append((threading.get_ident(), blas))
+        return np.repeat(xs[:, :1], sample_size, axis=1)
+
+
+def test_two_threads_decode_batches_side_by_side_in_order():
+    probe = BatchProbe()
+    x = np.arange(14)[:, None]
+    ids, _ = predict(probe, x, 0, 3, batch_size=3, threads=2)  # 5 batches
+    np.testing.assert_array_equal(ids, np.repeat(x, 3, axis=1))  # in the questions' order
+    assert len(probe.seen) == 5 and all(blas == {1} for _, blas in probe.seen)
+    assert len({thread for thread, _ in probe.seen}) == 2
+    probe.seen.clear()
+    predict(probe, x, 0, 3, batch_size=3, threads=1)  # one core: in turn, here
+    assert len({thread for thread, _ in probe.seen}) == 1
+
+
+def test_batches_side_by_side_give_the_answers_and_maps_of_one_core(dates):
+    _, (x, t), vocab = dates
+    model = AttentionSeq2seq(len(vocab), 16, 32, seed=0)
+    one = predict(model, x[:700], vocab.start_id, 10, batch_size=128, threads=1)
+    two = predict(model, x[:700], vocab.start_id, 10, batch_size=128, threads=2)
+    np.testing.assert_array_equal(one[0], two[0])
+    np.testing.assert_array_equal(one[1], two[1])
+
+
+def test_an_error_in_a_batch_decoded_beside_another_reaches_the_caller():
+    class Failing(BatchProbe):
+        def generate(self, xs, start_id, sample_size):
+            if xs[0, 0] == 9:
+                raise ValueError("batch 3 cannot be decoded")
+            return super().generate(xs, start_id, sample_size)
+
+    with pytest.raises(ValueError, match="batch 3 cannot"):
+        predict(Failing(), np.arange(14)[:, None], 0, 3, batch_size=3, threads=2)

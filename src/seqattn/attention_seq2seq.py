@@ -8,7 +8,7 @@ weighted sum as a context vector c, and predicts the next character from [c, h] 
 import numpy as np
 
 from .attention import BatchedTimeAttention
-from .seq2seq import Decoder, Encoder, Seq2seq, collect_params
+from .seq2seq import Decoder, Encoder, Seq2seq, collect_params, time_axis_step
 
 
 class AttentionEncoder(Encoder):
@@ -46,6 +46,22 @@ class AttentionDecoder(Decoder):
         dec_hs = self.lstm.forward(self.embed.forward(xs))
         c = self.attention.forward(enc_hs, dec_hs)
         return self.affine.forward(np.concatenate((c, dec_hs), axis=2))
+
+    def decoding_step(self, enc_hs):
+        """``Decoder.decoding_step`` with attention: the new state h (N, H) queries enc_hs,
+        and the scores are [c, h] W + b, as two products (no concatenation)."""
+        if type(self)._step is not AttentionDecoder._step:  # a subclass changed the step
+            return time_axis_step(self, enc_hs)
+        Wx, _, b = self.lstm.params
+        table = self.embed.params[0] @ Wx + b  # (V, 4H)
+        W, b_out = self.affine.params
+        H = enc_hs.shape[2]
+
+        def step(ids):
+            h = self.lstm.step(table[ids])
+            c = self.attention.forward(enc_hs, h[:, None, :])[:, 0]  # keeps this step's weights
+            return c @ W[:H] + h @ W[H:] + b_out
+        return step
 
     def backward(self, dscore):
         dout = self.affine.backward(dscore)

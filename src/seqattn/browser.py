@@ -53,15 +53,17 @@ _TEXT_LAYOUT = widgets.Layout()
 _TEXT_STYLE = HTMLStyle()
 
 
-def page(epoch, title, question, truth, answer, png):
+def page(epoch, title, question, truth, answer, png, label=None):
     """One page: a line of text (the epoch, what the question is, the truth, the model's
-    answer and whether it is right) above the map png."""
+    answer and whether it is right) above the map png. label: shown instead of "epoch N"
+    (a browser of several models labels each page with its model)."""
     if answer == truth:
         verdict = "<b style='color:green'>✓ right</b>"
     else:
         verdict = "<b style='color:#c00'>✗ wrong</b>"
     code = "<code>{}</code>".format
-    line = (f"<b>epoch {html.escape(str(epoch))}</b> · {html.escape(title)}: "
+    label = f"epoch {epoch}" if label is None else label
+    line = (f"<b>{html.escape(str(label))}</b> · {html.escape(title)}: "
             f"{code(html.escape(question))}<br>truth {code(html.escape(truth))} · "
             f"model {code(html.escape(answer))} · {verdict}")
     text = widgets.HTML(line, layout=_TEXT_LAYOUT, style=_TEXT_STYLE)
@@ -75,7 +77,7 @@ def browser(pages, labels, selected=-1, description="question"):
 
     pages: one list of pages per epoch, all of the same length, with question k at position k
     of every list; labels: one button label per epoch ("epoch 2"); selected: the epoch shown
-    first.
+    first. (The buttons may as well pick models: one list of pages per model.)
     Returns a VBox of the buttons, an HBox of the slider and its number box, and the pages.
     """
     if len(pages) != len(labels) or len({len(p) for p in pages}) != 1:

@@ -40,6 +40,7 @@ SEPARATOR = "_"  # between question and answer; also the decoder's start charact
 PAD = " "  # pads a question to QUESTION_WIDTH
 
 DEFAULT_SEED = 0  # the seed data/date.txt was written with
+BOOK_SEED = 1984  # the seed of the book's own split (its dataset/sequence.py)
 DEFAULT_N = 50_000
 
 # English names, hard-coded so that the data does not depend on the computer's locale.
@@ -400,22 +401,43 @@ def _read_lines(path):
     return rows
 
 
-def load_dates(path, test_size=0.1, seed=DEFAULT_SEED, reverse=False):
+def load_dates(path, test_size=0.1, seed=None, reverse=False, split="course"):
     """Reads a date file into ids: ``(x_train, t_train), (x_test, t_test), vocab``.
 
     - ``x``: (N, T) ids of the padded questions, T the question width of the file.
     - ``t``: (N, A + 1) ids of ``"_"`` + answer. The decoder's input is ``t[:, :-1]``
       and its target ``t[:, 1:]``; ``vocab.start_id`` is the id of ``"_"``.
 
-    Identical lines count once (the book's own file repeats some). The unique questions
-    are shuffled with ``np.random.default_rng(seed)`` and ``round(test_size * count)`` of
-    them become test data, so no question is in both parts.
+    split="course" (the default): identical lines count once (the book's own file repeats
+    some). The unique questions are shuffled with ``np.random.default_rng(seed)`` (seed None:
+    ``DEFAULT_SEED``) and ``round(test_size * count)`` of them become test data, so no
+    question is in both parts.
+
+    split="book": the book's own split (its ``dataset/sequence.py``), to compare with its
+    published accuracy. Every line counts, duplicates included; their order is shuffled with
+    numpy's legacy generator seeded with ``BOOK_SEED`` (1984; or seed), as
+    ``np.random.seed(1984); np.random.shuffle(indices)``, and the last ``N // 10`` become test
+    data (test_size must be 0.1). **It leaks**: a question that the file holds twice can land
+    in both parts, so the test accuracy counts some questions the model was trained on. (The
+    vocabulary's ids differ from the book's; the questions in each part are the same.)
+
     With ``reverse=True`` every question is stored back to front (the book's "reversed
     input"): ``x[:, ::-1]``.
     """
+    if split not in ("course", "book"):
+        raise ValueError(f"split must be 'course' (ours) or 'book' (the book's own), not "
+                         f"{split!r}")
     if not 0 <= test_size <= 1:
         raise ValueError(f"test_size must be between 0 and 1, got {test_size}")
+    if split == "book" and test_size != 0.1:
+        raise ValueError(f"the book's split holds out the last tenth of the lines: test_size "
+                         f"must be 0.1, not {test_size}")
+    if seed is None:
+        seed = BOOK_SEED if split == "book" else DEFAULT_SEED
     _check_seed(seed)
+    if split == "book" and seed >= 2**32:
+        raise ValueError(f"the book's split seeds numpy's legacy generator, which takes a seed "
+                         f"below 2**32, not {seed}")
     rows = _read_lines(path)
 
     answers = {}  # question -> (answer, number of the line it was first seen on)
@@ -436,15 +458,24 @@ def load_dates(path, test_size=0.1, seed=DEFAULT_SEED, reverse=False):
     answer_width = len(rows[0][2])
     vocab = Vocabulary(chars, question_width, answer_width, reversed=reverse)
 
-    questions = list(answers)  # unique, in the order of the file
-    x = np.array([vocab.encode(q) for q in questions], dtype=np.int64)
-    t = np.array([vocab.encode(SEPARATOR + answers[q][0]) for q in questions], dtype=np.int64)
+    if split == "book":
+        pairs = [(question, answer) for _, question, answer in rows]  # every line
+    else:
+        pairs = [(question, answers[question][0]) for question in answers]  # unique, in order
+    x = np.array([vocab.encode(q) for q, _ in pairs], dtype=np.int64)
+    t = np.array([vocab.encode(SEPARATOR + a) for _, a in pairs], dtype=np.int64)
     if reverse:
         x = x[:, ::-1].copy()
 
-    order = np.random.default_rng(seed).permutation(len(questions))
-    n_test = round(test_size * len(questions))
-    test, train = order[:n_test], order[n_test:]
+    if split == "book":
+        order = np.arange(len(pairs))
+        np.random.RandomState(seed).shuffle(order)  # as np.random.seed(seed); shuffle(order)
+        split_at = len(pairs) - len(pairs) // 10
+        train, test = order[:split_at], order[split_at:]
+    else:
+        order = np.random.default_rng(seed).permutation(len(pairs))
+        n_test = round(test_size * len(pairs))
+        test, train = order[:n_test], order[n_test:]
     return (x[train], t[train]), (x[test], t[test]), vocab
 
 

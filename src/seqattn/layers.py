@@ -338,6 +338,23 @@ class TimeLSTM:
         self.cache = (xs_tm, gates, hs, cs, tanh_cs)
         return np.ascontiguousarray(hs[1:].transpose(1, 0, 2))
 
+    def step(self, A):
+        """One step with no time axis, for greedy decoding after ``set_state``: A (N, 4H)
+        holds this step's input projection plus the bias, x_t Wx + b, and is overwritten.
+        Advances the state (h, c) and returns h (N, H). Keeps nothing for ``backward``:
+        decoding needs no gradients, and skips the time-major arrays that ``forward`` builds.
+        """
+        _, Wh, _ = self.params
+        H = Wh.shape[0]
+        A += self.h @ Wh
+        lstm_activate(A)  # A now holds the gates f, g, i, o
+        f, g, i, o = A[:, :H], A[:, H:2 * H], A[:, 2 * H:3 * H], A[:, 3 * H:]
+        c = g * i
+        if self.c is not None:
+            c += f * self.c  # c_t = f * c_{t-1} + g * i
+        self.h, self.c = o * np.tanh(c), c  # h_t = o * tanh(c_t)
+        return self.h
+
     def backward(self, dhs):
         Wx, Wh, _ = self.params
         xs_tm, gates, hs, cs, tanh_cs = self.cache

@@ -6,7 +6,7 @@ layer at every step, so the LSTM's Wx grows to (H + D, 4H) and the Affine's W to
 """
 import numpy as np
 
-from .seq2seq import Decoder, Seq2seq, collect_params
+from .seq2seq import Decoder, Seq2seq, collect_params, time_axis_step
 
 
 class PeekyDecoder(Decoder):
@@ -27,6 +27,22 @@ class PeekyDecoder(Decoder):
         hs = np.broadcast_to(h[:, None, :], (N, T, self.H))  # h repeated at every step
         out = self.lstm.forward(np.concatenate((hs, self.embed.forward(xs)), axis=2))
         return self.affine.forward(np.concatenate((hs, out), axis=2))
+
+    def decoding_step(self, h):
+        """``Decoder.decoding_step`` with h's shares computed once: h's part of the LSTM's input
+        product, h Wx[:H] (N, 4H), and of the scores, h W[:H] + b (N, V)."""
+        if type(self)._step is not PeekyDecoder._step:  # a subclass changed the step
+            return time_axis_step(self, h)
+        H = self.H
+        Wx, _, b = self.lstm.params
+        table = self.embed.params[0] @ Wx[H:] + b  # (V, 4H): the word vectors' part
+        peek = h @ Wx[:H]
+        W, b_out = self.affine.params
+        peek_scores = h @ W[:H] + b_out
+
+        def step(ids):
+            return peek_scores + self.lstm.step(table[ids] + peek) @ W[H:]
+        return step
 
     def backward(self, dscore):
         H = self.H

@@ -12,10 +12,13 @@ The models in this package compute exactly what the book's code computes, but fa
 ``book_style(model)`` swaps the first two into a model; ``evaluate_one_by_one`` is the third.
 The tests check that the results are the same; ``make bench`` measures the difference.
 """
+import types
+
 import numpy as np
 
 from .attention import TimeAttention
 from .layers import LSTM, TimeLSTM
+from .seq2seq import time_axis_step
 from .train import evaluate
 
 
@@ -84,3 +87,13 @@ def evaluate_one_by_one(model, x, t, threads=None):
     """Exact-match accuracy, decoding one question at a time as the book's ``eval_seq2seq``
     does: ``evaluate`` with batches of one."""
     return evaluate(model, x, t, batch_size=1, threads=threads)
+
+
+def time_axis_decoding(model):
+    """Makes model decode as every decoder did before ``decoding_step``: each greedy step runs
+    the time-step ``_step`` on one character (an Embedding, a TimeLSTM of T = 1, ...). For
+    ``make bench``, which times it beside the single-step path. Returns the model."""
+    # a method bound to this decoder: a copy of the model (predict decodes batches side by side
+    # on copies) binds it to the copy's decoder, where a closure would keep this one
+    model.decoder.decoding_step = types.MethodType(time_axis_step, model.decoder)
+    return model

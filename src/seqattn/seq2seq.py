@@ -75,6 +75,13 @@ class Encoder:
         self.embed.backward(self.lstm.backward(dhs))
 
 
+def time_axis_step(decoder, h):
+    """Greedy decoding's step through the time-axis layers: ``decoder._step`` on one character
+    per sample, ids (N,) -> scores (N, V). Slower than a ``decoding_step`` written for the
+    decoder, but right for any ``_step``."""
+    return lambda ids: decoder._step(ids[:, None], h)[:, 0]
+
+
 class Decoder:
     """xs (N, T) previous characters, h (N, H) from the encoder -> scores (N, T, V)."""
 
@@ -103,16 +110,34 @@ class Decoder:
         self.embed.backward(dout)
         return self.lstm.dh  # the gradient of h flows back into the encoder
 
+    def decoding_step(self, h):
+        """One step of greedy decoding, after ``start``: a function ids (N,) -> scores (N, V),
+        the same scores as ``_step`` on one character per sample. Decoding needs no backward
+        pass, so it skips the time axis: the Embedding, the input product and the bias become
+        one lookup in a (V, 4H) table, every character's x Wx + b, computed once here; the LSTM
+        takes one ``step``; the Affine layer is one product.
+
+        A subclass that changes ``_step`` (and not this) decodes through its ``_step``."""
+        if type(self)._step is not Decoder._step:
+            return time_axis_step(self, h)
+        Wx, _, b = self.lstm.params
+        table = self.embed.params[0] @ Wx + b  # (V, 4H)
+        W, b_out = self.affine.params
+
+        def step(ids):
+            return self.lstm.step(table[ids]) @ W + b_out
+        return step
+
     def decode_steps(self, h, start_id, sample_size):
         """Greedy decoding of a whole batch, one step at a time: yields the ids (N,) chosen at
         each step, which are also the next step's input. start_id: an int, or one id per
         sample (N,)."""
-        N = h.shape[0]
-        x = np.broadcast_to(start_id, (N,)).reshape(N, 1)
+        x = np.broadcast_to(start_id, (h.shape[0],))
         self.start(h)
+        step = self.decoding_step(h)
         for _ in range(sample_size):
-            x = self._step(x, h).argmax(axis=2)  # (N, 1): each sample's most likely character
-            yield x[:, 0]
+            x = step(x).argmax(axis=1)  # (N,): each sample's most likely character
+            yield x
 
     def generate(self, h, start_id, sample_size):
         """Greedy decoding: h (N, H) -> ids (N, sample_size)."""

@@ -14,7 +14,6 @@ from threadpoolctl import threadpool_limits
 
 from .checks import check_whole_number
 
-DEFAULT_BLAS_THREADS = 2
 
 
 def available_cores():
@@ -24,6 +23,16 @@ def available_cores():
         return len(os.sched_getaffinity(0))
     except (AttributeError, OSError):  # not on Linux
         return os.cpu_count() or 1
+
+
+# One BLAS thread where the process has 2 cores or fewer, else 2. Two threads win on an idle
+# machine (`make bench`), but `make bench-threads` measured on our 2-core machine a training
+# iteration with two BLAS threads 2.2 times slower than with one beside one other busy program,
+# 4.2 times beside two, because OpenBLAS's threads wait for each other when a core is taken.
+# On two cores, another program (a browser, a second notebook) is the usual case. (Evaluation
+# on two cores, two batches side by side, was 1.5 times faster idle, about as fast beside one
+# busy program and faster beside two: `threads=2` is worth asking for there.)
+DEFAULT_BLAS_THREADS = 2 if available_cores() > 2 else 1
 
 
 def _blas_threads_setting():
@@ -42,10 +51,14 @@ def _blas_threads_setting():
     if not re.fullmatch(r"[0-9]+", value.strip()) or int(value) < 1:
         raise ValueError(f"SEQATTN_BLAS_THREADS must be a whole number of threads >= 1, "
                          f"not {value!r}")
-    threads, cores = int(value), available_cores()
+    return _at_most_the_cores(int(value), f"SEQATTN_BLAS_THREADS={value}")
+
+
+def _at_most_the_cores(threads, what):
+    cores = available_cores()
     if threads > cores:
-        warnings.warn(f"SEQATTN_BLAS_THREADS={value} is more than the {cores} cores this "
-                      f"process may use; using {cores}", RuntimeWarning, stacklevel=2)
+        warnings.warn(f"{what} is more than the {cores} cores this process may use; using "
+                      f"{cores}", RuntimeWarning, stacklevel=3)
         return cores
     return threads
 
@@ -63,12 +76,29 @@ def _blas_threads_at_import():
 
 
 # The number of threads the BLAS library (OpenBLAS, under NumPy) may use while the package
-# trains and evaluates. `make bench` measures 1 against 2 on our 2-core machine (the README
-# gives the figures): 2 is faster on an otherwise idle machine, but when other programs keep
-# the cores busy, OpenBLAS's threads wait for each other and 1 is much faster. Set
-# SEQATTN_BLAS_THREADS=1 on a busy or shared machine. A bad value warns and falls back to
-# DEFAULT_BLAS_THREADS; one above the available cores warns and is clamped to them.
+# trains, and the cores evaluation uses (``train.predict``). SEQATTN_BLAS_THREADS sets it at
+# import, ``set_blas_threads`` later. A bad value warns and falls back to DEFAULT_BLAS_THREADS;
+# one above the available cores warns and is clamped to them.
 BLAS_THREADS = _blas_threads_at_import()
+
+
+def set_blas_threads(n=None):
+    """Changes the BLAS thread count that training and evaluation use, in a running kernel:
+    ``SEQATTN_BLAS_THREADS`` is read once, at import, and setting it later changes nothing.
+
+    n: a whole number >= 1 (more than the available cores warns and is cut to them); None:
+    read $SEQATTN_BLAS_THREADS again, or take the default. Returns the previous setting, so
+    that ``old = set_blas_threads(1)`` ... ``set_blas_threads(old)`` restores it. A
+    ``threads=`` argument of ``Trainer.fit``, ``evaluate`` or ``predict`` still wins.
+    """
+    global BLAS_THREADS
+    if n is None:
+        threads = _blas_threads_setting()
+    else:
+        check_whole_number("threads", n, 1)
+        threads = _at_most_the_cores(n, f"{n} BLAS threads")
+    previous, BLAS_THREADS = BLAS_THREADS, threads
+    return previous
 
 
 def blas_threads(n=None):
