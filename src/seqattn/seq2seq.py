@@ -115,11 +115,7 @@ class Decoder:
         the same scores as ``_step`` on one character per sample. Decoding needs no backward
         pass, so it skips the time axis: the Embedding, the input product and the bias become
         one lookup in a (V, 4H) table, every character's x Wx + b, computed once here; the LSTM
-        takes one ``step``; the Affine layer is one product.
-
-        A subclass that changes ``_step`` (and not this) decodes through its ``_step``."""
-        if type(self)._step is not Decoder._step:
-            return time_axis_step(self, h)
+        takes one ``step``; the Affine layer is one product."""
         Wx, _, b = self.lstm.params
         table = self.embed.params[0] @ Wx + b  # (V, 4H)
         W, b_out = self.affine.params
@@ -134,7 +130,11 @@ class Decoder:
         sample (N,)."""
         x = np.broadcast_to(start_id, (h.shape[0],))
         self.start(h)
-        step = self.decoding_step(h)
+        # a subclass that changed _step but not decoding_step decodes through its _step
+        mro = type(self).__mro__
+        step_from = next(c for c in mro if "_step" in vars(c))
+        own = issubclass(next(c for c in mro if "decoding_step" in vars(c)), step_from)
+        step = self.decoding_step(h) if own else time_axis_step(self, h)
         for _ in range(sample_size):
             x = step(x).argmax(axis=1)  # (N,): each sample's most likely character
             yield x
