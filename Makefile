@@ -174,8 +174,11 @@ book: $(SETUP) $(MATHJAX) $(WIDGETS) $(FONTS) $(WEB)
 
 # One pytest run, one summary line: the unit tests (tests/, including the checks on the built
 # book) and strict nbval on every notebook under book/ (none yet: pytest then collects none there).
+# PYTEST_ARGS passes options to pytest, e.g. PYTEST_ARGS="--junitxml=_build/tests.xml" to keep
+# each test's seconds (the notebooks' cells add up to the time of executing the book).
+PYTEST_ARGS ?=
 test: book chromium
-	$(BIN)/python -m pytest -p no:cacheprovider tests book --nbval --nbval-current-env \
+	$(BIN)/python -m pytest -p no:cacheprovider $(PYTEST_ARGS) tests book --nbval --nbval-current-env \
 	  --nbval-sanitize-with book/nbval_sanitize.cfg
 
 # Re-execute notebooks top to bottom, each in a fresh kernel, in place, printing the seconds each
