@@ -1,4 +1,4 @@
-"""The attention browser of chapter 8 in a real browser, offline, with no kernel.
+"""The attention browsers of chapters 8 and 10 in a real browser, offline, with no kernel.
 
 The built page is served from 127.0.0.1 and opened in headless Debian chromium through
 Playwright's driver (never `playwright install`: `make chromium` installs Debian's browser).
@@ -7,7 +7,9 @@ each stored widget is drawn exactly once, then moves the question slider with th
 by typing into its readout, and asserts that the visible map and text change every time and are
 the ones stored for that question at the epoch shown. Then it clicks every epoch button and
 asserts that the map and text change, that the question stays the same, and that the slider
-still works at that epoch. It saves a screenshot as _build/browser-08.png.
+still works at that epoch. It saves a screenshot as _build/browser-08.png. Chapter 10's browser,
+whose buttons pick a model instead of an epoch, goes through the same tests
+(_build/browser-10.png).
 
 Every page of the book is also opened at a desktop width (1280 px) and a phone's (390 px): its
 console must be clean, no block (code, output, equation, table, figure, widget) may be wider than
@@ -36,8 +38,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 HTML = ROOT / "_build" / "html"
-PAGE = "book/08_seeing_attention.html"
-SCREENSHOT = ROOT / "_build" / "browser-08.png"
+# the pages with a browser: what their buttons pick, and the fewest questions each must hold
+BROWSERS = {"book/08_seeing_attention.html": ("epoch", 30),
+            "book/10_bidirectional_and_masks.html": ("model", 24)}
 CHROMIUM = "/usr/bin/chromium"
 IN_CI = os.environ.get("CI", "").lower() == "true"
 # The one console message allowed: html-manager's JSON-schema validator (ajv) warns about its
@@ -126,14 +129,16 @@ def _open(browser, url, width=DESKTOP, height=1000):
     return page, report
 
 
-@pytest.fixture(scope="module")
-def browser_page(base_url, chromium):
-    """The chapter's page, loaded in chromium with the network closed; yields (page, report),
-    where report collects requests that left the book, failed responses and page errors."""
-    assert (HTML / PAGE).is_file(), f"{PAGE} is not in _build/html"
-    page, report = _open(chromium, base_url + PAGE)
+@pytest.fixture(scope="module", params=list(BROWSERS), ids=lambda p: p.split("/")[-1][:2])
+def browser_page(request, base_url, chromium):
+    """A chapter's page with a browser, loaded in chromium with the network closed; yields
+    (page, report, its name), where report collects requests that left the book, failed
+    responses and page errors."""
+    name = request.param
+    assert (HTML / name).is_file(), f"{name} is not in _build/html"
+    page, report = _open(chromium, base_url + name)
     try:
-        yield page, report
+        yield page, report, name
     finally:
         page.close()
 
@@ -148,7 +153,7 @@ def _stored_state(page):
 
 
 def test_page_loads_nothing_from_outside_the_book(browser_page):
-    page, report = browser_page
+    page, report, _ = browser_page
     assert not report["outside"], "the page asked for files outside the book:\n" + "\n".join(
         report["outside"])
     assert not report["failed"], "requests failed:\n" + "\n".join(report["failed"])
@@ -156,7 +161,7 @@ def test_page_loads_nothing_from_outside_the_book(browser_page):
 
 
 def test_every_widget_is_drawn_exactly_once(browser_page):
-    page, _ = browser_page
+    page, *_ = browser_page
     state = _stored_state(page)
     views = page.eval_on_selector_all(
         'script[type="application/vnd.jupyter.widget-view+json"]',
@@ -370,13 +375,14 @@ def _stored_browser(state):
 
 
 # a page's text: "epoch 2 · test question 1: August 31, 1938 truth ... · model ... · ✓ right"
-PAGE_TEXT = re.compile(r"^epoch (?P<epoch>\S+) · (?P<question>.+?) truth (?P<truth>.+?) · "
+# (chapter 10: "masked · test question 1: ...")
+PAGE_TEXT = re.compile(r"^(?P<label>.+?) · (?P<question>.+?) truth (?P<truth>.+?) · "
                        r"model (?P<answer>.+?) · (?:✓ right|✗ wrong)$")
 
 
 def _parse_page(text):
     match = PAGE_TEXT.match(text)
-    assert match, f"a page of the browser reads {text!r}, not 'epoch ... truth ... model ...'"
+    assert match, f"a page of the browser reads {text!r}, not 'label · ... truth ... model ...'"
     return match.groupdict()
 
 
@@ -411,18 +417,20 @@ def _browser_from(page):
         parsed = [_parse_page(p[k]) for p in pages]
         assert len({(p["question"], p["truth"]) for p in parsed}) == 1, (
             f"question {k} is not the same question at every epoch: {[p[k] for p in pages]}")
-        assert [p["epoch"] for p in parsed] == [re.search(r"\d+", b)[0] for b in labels], (
-            f"the pages of question {k} do not show the epochs of the buttons {labels}")
+        shown = [p["label"] for p in parsed]
+        assert all(b == lab or b.startswith(lab + " ") for lab, b in zip(shown, labels)), (
+            f"the pages of question {k} are labelled {shown}, not as the buttons {labels}")
     return labels, first, pages
 
 
 def test_slider_changes_the_visible_map_and_text(browser_page):
-    page, _ = browser_page
+    page, _, name = browser_page
     state = _stored_state(page)
     sliders = [m["state"] for m in state.values() if m["model_name"] == "IntSliderModel"]
     assert sliders, "no slider in the stored widget state"
     last = sliders[0]["max"]
-    assert last >= 29, f"the slider has {last + 1} positions, expected at least 30"
+    fewest = BROWSERS[name][1]
+    assert last + 1 >= fewest, f"the slider has {last + 1} positions, expected at least {fewest}"
     _, first, pages = _browser_from(page)
     pages = pages[first]  # the epoch the browser opens at
     assert len(pages) == last + 1, f"{len(pages)} pages for {last + 1} slider positions"
@@ -447,15 +455,16 @@ def test_slider_changes_the_visible_map_and_text(browser_page):
             f"{what}: the page shows {now[1]!r}, but page {expected} stores {pages[expected]!r}")
         seen.append(now)
         if expected == 17:
-            SCREENSHOT.parent.mkdir(exist_ok=True)
-            _browser_box(page).screenshot(path=str(SCREENSHOT))
+            shot = ROOT / "_build" / f"browser-{name.split('/')[-1][:2]}.png"
+            shot.parent.mkdir(exist_ok=True)
+            _browser_box(page).screenshot(path=str(shot))
     assert len({s[2] for s in seen}) == len({s[0] for s in seen}), "two pages show the same map"
 
 
 def test_a_number_typed_and_left_with_tab_or_a_click_is_the_page_shown(browser_page):
     # The slider's own readout took a typed number only on Enter: typed and left with Tab or a
     # click, it kept showing that number while the browser showed another page.
-    page, _ = browser_page
+    page, *_ = browser_page
     _, first, pages = _browser_from(page)
     pages = pages[first]
     slider, press, type_value = _controls(page)
@@ -476,10 +485,12 @@ def test_a_number_typed_and_left_with_tab_or_a_click_is_the_page_shown(browser_p
             f"{value}, {pages[value]!r}")
 
 
-def test_the_browser_fits_a_phone_and_its_slider_reaches_the_last_question(base_url, chromium):
+@pytest.mark.parametrize("name", list(BROWSERS))
+def test_the_browser_fits_a_phone_and_its_slider_reaches_the_last_question(base_url, chromium,
+                                                                           name):
     # at 390 px the slider was 520 px wide: its number box was off the screen, and dragging its
     # handle to the screen's edge reached question 48 of 59
-    page, _ = _open(chromium, base_url + PAGE, width=PHONE, height=800)
+    page, _ = _open(chromium, base_url + name, width=PHONE, height=800)
     try:
         _, first, pages = _browser_from(page)
         slider = page.locator(".widget-slider").first
@@ -507,7 +518,7 @@ def test_the_browser_fits_a_phone_and_its_slider_reaches_the_last_question(base_
 
 
 def test_epoch_buttons_change_the_map_and_keep_the_question(browser_page):
-    page, _ = browser_page
+    page, *_ = browser_page
     labels, first, pages = _browser_from(page)
     # a question whose text differs at every epoch (the model's answer or its verdict)
     candidates = [k for k in range(len(pages[0])) if len({p[k] for p in pages}) == len(pages)]

@@ -20,6 +20,11 @@ SMALL_RECORDS = {  # record: (models, orders, changed settings)
 }
 
 
+PART3_MODELS = ["luong_scaled", "luong_additive", "bahdanau_dot", "bahdanau_additive", "masked",
+                "bilstm", "deep2", "deep2_skip"]  # make experiments-part3
+PART3_SHIPPED = ["masked", "bilstm", "luong_additive", "bahdanau_additive"]
+
+
 @pytest.fixture(scope="module")
 def dates():
     return load_dates(default_data_path(), reverse=True)
@@ -52,6 +57,31 @@ def test_the_small_records_are_whole(name):
     models, orders, changes = SMALL_RECORDS[name]
     record = ex.load_record(DATA / name)
     check_whole(record, ex.grid(models, orders), ex.preset_settings("small", **changes), 1000)
+
+
+def test_the_part3_records_are_whole():
+    record = ex.load_record(DATA / "experiments-part3.json")
+    check_whole(record, ex.grid(PART3_MODELS, ["reversed"]),
+                ex.preset_settings("book", epochs=5), 5000)
+    small = ex.load_record(DATA / "experiments-small-part3.json")
+    configs = (ex.grid(["bahdanau_dot", "masked", "bilstm"], ["reversed", "as-written"])
+               + ex.grid(["deep4", "deep4_skip"], ["reversed"]))
+    check_whole(small, configs, ex.PRESETS["small"], 1000)
+
+
+@pytest.mark.parametrize("name", PART3_SHIPPED)
+def test_each_part3_checkpoint_scores_what_the_record_says(dates, name):
+    _, (x_test, t_test), vocab = dates
+    path = DATA / "part3" / f"{name}.npz"
+    model, stored = load_model(path)
+    meta = read_meta(path)
+    run = f"{name}-reversed-seed0"
+    assert meta["run"] == run and meta["epochs"] == 5 and stored.to_dict() == vocab.to_dict()
+    pad_id = vocab.char_to_id[" "]
+    assert model.config == ex.build_model(name, len(vocab), 16, 256, pad_id=pad_id).config
+    recorded = ex.load_record(DATA / "experiments-part3.json")["runs"][run]["epochs"][4]
+    assert meta["accuracy"] == recorded["accuracy"]
+    assert evaluate(model, x_test, t_test) == pytest.approx(recorded["accuracy"], abs=0.002)
 
 
 @pytest.mark.parametrize("epoch", CHECKPOINTS)
@@ -87,5 +117,18 @@ def test_the_shipped_model_refuses_questions_in_the_wrong_order(dates):
 
 
 def test_data_stays_small():
-    total = sum(f.stat().st_size for f in DATA.iterdir() if f.is_file())
-    assert total < 12 * 2**20, f"data/ holds {total / 2**20:.1f} MB"
+    # the data set, chapter 8's three checkpoints, Part 3's four (for the maps) and the records
+    total = sum(f.stat().st_size for f in DATA.rglob("*") if f.is_file())
+    assert total < 24 * 2**20, f"data/ holds {total / 2**20:.1f} MB"
+
+
+def test_the_shipped_bench_figures_time_every_model_of_the_comparison():
+    # chapters 9, 11 and 12 read their seconds per iteration from bench/results.json
+    import json
+
+    from seqattn.speed import bench_iteration_seconds
+
+    figures = json.loads((DATA.parent / "bench" / "results.json").read_text())
+    seconds = bench_iteration_seconds(figures, threads=1)
+    assert set(ex.MODELS) | set(PART3_MODELS) <= set(seconds)
+    assert all(0.01 < s < 10 for s in seconds.values())
