@@ -39,7 +39,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 HTML = ROOT / "_build" / "html"
 # the pages with a browser: what their buttons pick, and the fewest questions each must hold
-BROWSERS = {"book/08_seeing_attention.html": ("epoch", 30),
+PAGE = "book/08_seeing_attention.html"  # chapter 8: a browser, and the answer box (test_browser_box)
+BROWSERS = {PAGE: ("epoch", 30),
             "book/10_bidirectional_and_masks.html": ("model", 24)}
 CHROMIUM = "/usr/bin/chromium"
 IN_CI = os.environ.get("CI", "").lower() == "true"
