@@ -14,6 +14,8 @@
 #   make experiments-small  the small preset's runs that the exercises quote (about 25 minutes)
 #   make experiments-part3  Part 3's attention variants, 3 seeds (hours; resumable)
 #   make experiments-small-part3  the small preset's runs that Part 3's exercises quote
+#   make experiments-transformer  Part 4's Transformer, 3 seeds x 10 epochs (about an hour)
+#   make experiments-small-transformer  the Transformer sizes, measured (small preset)
 #   make bench      speed and memory against the book-style reference, on this machine
 #                   (_build/bench/results.json)
 #   make bench-record  the same, as the shipped figures (bench/results.json), and re-executes
@@ -51,6 +53,7 @@ WIDGETS              := $(WIDGETS_JS) $(WIDGETS_DIR)/widgets-config.js
 
 .PHONY: all book test notebooks data clean setup mathjax widgets fonts webmodel chromium bench \
         experiments experiments-small experiments-part3 experiments-small-part3 bench-record \
+        experiments-transformer experiments-small-transformer \
         bench-threads bench-torch
 .DELETE_ON_ERROR:
 
@@ -231,6 +234,27 @@ experiments-small-part3: $(SETUP)
 	  --record data/experiments-small-part3.json
 	$(BIN)/python scripts/experiments.py --preset small --jobs $(JOBS) \
 	  --models deep4 deep4_skip --orders reversed --record data/experiments-small-part3.json
+
+# Part 4's Transformer (seqattn.transformer.TRANSFORMERS["transformer"]) with the book's settings:
+# questions as written x 3 seeds x 10 epochs, beside chapter 7's AttentionSeq2seq record, in
+# data/experiments-transformer.json; seed 0's model after epoch 10 ships (data/transformer.npz)
+# for the chapters' maps. Resumable, as above; about an hour on our 2-core machine.
+experiments-transformer: $(SETUP)
+	$(BIN)/python scripts/experiments.py --preset book --jobs $(JOBS) --set epochs=10 \
+	  --models transformer --orders as-written --record data/experiments-transformer.json \
+	  --checkpoint transformer-as-written-seed0:10:data/transformer.npz
+
+# The measurements the Transformer's sizes were chosen by (small preset, 3 seeds): width 32, 64,
+# 128; 1, 2, 3 layers; 1 or 4 heads; and the chosen one with its questions reversed
+# (data/experiments-small-transformer.json). About 40 minutes.
+TRANSFORMER_SIZES := transformer transformer_d32 transformer_d128 transformer_l1 transformer_l3 \
+                     transformer_h1
+experiments-small-transformer: $(SETUP)
+	$(BIN)/python scripts/experiments.py --preset small --jobs $(JOBS) \
+	  --models $(TRANSFORMER_SIZES) --orders as-written \
+	  --record data/experiments-small-transformer.json
+	$(BIN)/python scripts/experiments.py --preset small --jobs $(JOBS) \
+	  --models transformer --orders reversed --record data/experiments-small-transformer.json
 
 # The small preset's grid, which the chapters' exercises quote: the three models x {reversed,
 # as written, left-padded} x 3 seeds (data/experiments-small.json), and attention without

@@ -14,7 +14,8 @@ batch 128, reversed date questions: T = 29 in, 10 out) it prints
 - the peak memory of a training iteration and of a batched evaluation (tracemalloc);
 - the seconds of a whole run of the small preset (``seqattn.experiment``: six epochs of
   training and evaluation, the run chapter 7 trains live), attention on reversed questions;
-- for Part 3's attention variants (``seqattn.attention_variants.VARIANTS``): the median
+- for Part 3's attention variants (``seqattn.attention_variants.VARIANTS``) and Part 4's
+  Transformer (``seqattn.transformer.TRANSFORMERS``, questions as written): the median
   milliseconds of a training iteration beside its matrix-product floor, and the seconds to
   evaluate the 5,000 test questions;
 
@@ -22,7 +23,7 @@ for one and for two BLAS threads. The machine is shared and noisy: compare the r
 measured side by side, rather than absolute times.
 
     .venv/bin/python bench/bench.py [--repeats 15] [--models attention] [--threads 1 2]
-        [--variants masked bilstm ...] [--variant-repeats 7]
+        [--variants masked bilstm ...] [--transformers transformer] [--variant-repeats 7]
 """
 import argparse
 import json
@@ -43,8 +44,10 @@ from seqattn.optim import Adam, clip_grads
 from seqattn.peeky_seq2seq import PeekySeq2seq
 from seqattn.reference import book_style, evaluate_one_by_one, time_axis_decoding
 from seqattn.seq2seq import Seq2seq
-from seqattn.speed import gflop, iteration_products, replay, variant_products
+from seqattn.speed import (gflop, iteration_products, replay, transformer_products,
+                           variant_products)
 from seqattn.train import evaluate
+from seqattn.transformer import TRANSFORMERS
 
 D, H, BATCH = 16, 256, 128
 MODELS = {"baseline": Seq2seq, "peeky": PeekySeq2seq, "attention": AttentionSeq2seq}
@@ -182,11 +185,16 @@ def report(name, r, threads, epoch_iters, n_test):
 
 
 def bench_variant(name, args, data, V, pad_id):
-    """A Part 3 variant: its training iteration beside its matrix-product floor, and its
-    batched evaluation, for each thread setting."""
+    """A Part 3 variant or a Transformer: its training iteration beside its matrix-product
+    floor, and its batched evaluation, for each thread setting."""
     (x_train, t_train), (x_test, t_test) = data
-    options = PART3[name]
-    products = variant_products(options, BATCH, x_train.shape[1], t_train.shape[1] - 1, V, D, H)
+    T_in, T_out = x_train.shape[1], t_train.shape[1] - 1
+    if name in TRANSFORMERS:
+        options = TRANSFORMERS[name]
+        products = transformer_products(BATCH, T_in, T_out, V, **options)
+    else:
+        options = PART3[name]
+        products = variant_products(options, BATCH, T_in, T_out, V, D, H)
     model = experiment.build_model(name, V, D, H, seed=0, pad_id=pad_id)
     functions = {}
     for threads in args.threads:
@@ -241,6 +249,9 @@ def main():
                         help="whole small-preset runs timed per thread setting (0: none)")
     parser.add_argument("--variants", nargs="*", choices=list(PART3), default=list(PART3),
                         help="Part 3's attention variants to time (none: skip them)")
+    parser.add_argument("--transformers", nargs="*", choices=list(TRANSFORMERS),
+                        default=["transformer"],
+                        help="Part 4's Transformers to time (none: skip them)")
     parser.add_argument("--variant-repeats", type=int, default=7,
                         help="timed rounds per measurement of a variant")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
@@ -276,6 +287,17 @@ def main():
                                            V, vocab.char_to_id[" "])
         say(report_variants(variants, args.threads, epoch_iters, len(x_test)) + "\n")
 
+    transformers = {}
+    if args.transformers:
+        # a Transformer reads its questions as written (the run it is trained in)
+        (xw_train, tw_train), (xw_test, tw_test), wvocab = load_dates(default_data_path())
+        say(f"Part 4's Transformers (seqattn.transformer), questions as written, medians of "
+            f"{args.variant_repeats} interleaved rounds:")
+        for name in args.transformers:
+            transformers[name] = bench_variant(
+                name, args, ((xw_train, tw_train), (xw_test, tw_test)), V, wvocab.char_to_id[" "])
+        say(report_variants(transformers, args.threads, epoch_iters, len(x_test)) + "\n")
+
     small = {}  # threads -> the timed runs
     if args.small_runs:
         say(f"a whole run of the small preset (attention, reversed, seed 0; "
@@ -301,7 +323,8 @@ def main():
     if args.json:
         args.json.write_text(json.dumps(dict(header=header, repeats=args.repeats,
                                              threads=args.threads, results=results,
-                                             variants=variants, small_run=small,
+                                             variants=variants, transformers=transformers,
+                                             small_run=small,
                                              report="\n".join(printed)), indent=1) + "\n")
         print(f"wrote {args.json}")
 

@@ -36,10 +36,11 @@ from .attention_variants import AttentionVariant
 from .data import PAD, Vocabulary
 from .peeky_seq2seq import PeekySeq2seq
 from .seq2seq import Seq2seq
+from .transformer import TransformerSeq2seq
 
 META_KEY = "__meta__"
 MODEL_CLASSES = {cls.__name__: cls for cls in (Seq2seq, PeekySeq2seq, AttentionSeq2seq,
-                                                AttentionVariant)}
+                                                AttentionVariant, TransformerSeq2seq)}
 WRITTEN_BY_SAVE = ("class", "config", "vocab")  # meta keys that save_params owns
 MAX_META_BYTES = 2**20  # the __meta__ entry's size limit: a few KB in practice
 # A zip entry may be compressed, and a small file could then unpack into gigabytes. np.savez
@@ -379,6 +380,8 @@ def _checked_config(reader, config, cls=None):
     make the load allocate gigabytes. Every model here stores at least V*D (an embedding),
     H*H (an LSTM's Wh), H*D (its Wx) and H*V (the Affine's W) numbers, and builds no more than
     16 times that; the file has to hold that many."""
+    if cls is TransformerSeq2seq:
+        return _checked_transformer_config(reader, config)
     keys = ("vocab_size", "wordvec_size", "hidden_size")
     options = getattr(cls, "option_names", ())
     if not isinstance(config, dict) or sorted(config) != sorted(keys + options) or not all(
@@ -394,6 +397,23 @@ def _checked_config(reader, config, cls=None):
     if V * D + H * H + H * D + H * V > stored or 4 * H * H * layers > stored:
         raise reader.error(f"its config {config} describes a model larger than the "
                            f"{stored:,} numbers it stores")
+    return config
+
+
+def _checked_transformer_config(reader, config):
+    """A Transformer's config: its sizes (positive integers) and pad_id (None or an id), and a
+    file that holds exactly as many numbers as those sizes build."""
+    keys = TransformerSeq2seq.size_names
+    if not isinstance(config, dict) or sorted(config) != sorted(keys + ("pad_id",)) or not all(
+            type(config[k]) is int and config[k] >= 1 for k in keys) or not (
+            config["pad_id"] is None or type(config["pad_id"]) is int and config["pad_id"] >= 0):
+        raise reader.error(f"its config {config!r} is not positive integers {list(keys)} and a "
+                           "pad_id (None or an id >= 0)")
+    stored = sum(math.prod(h.shape) for h in reader.headers.values())
+    if TransformerSeq2seq.parameter_count(**config) != stored:
+        raise reader.error(f"its config {config} describes a model of "
+                           f"{TransformerSeq2seq.parameter_count(**config):,} numbers, but it "
+                           f"stores {stored:,}")
     return config
 
 

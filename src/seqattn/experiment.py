@@ -45,11 +45,13 @@ from .optim import Adam
 from .peeky_seq2seq import PeekySeq2seq
 from .seq2seq import Seq2seq
 from .train import Trainer, predict
+from .transformer import TRANSFORMERS, TransformerSeq2seq
 
 MODELS = {"baseline": Seq2seq, "peeky": PeekySeq2seq, "attention": AttentionSeq2seq}
 # Part 3's models: AttentionVariant with the options of attention_variants.VARIANTS, by name
 # ("bahdanau_additive", "bilstm", "deep2_skip", ...). Names have no "-": run names split on it.
-ALL_MODELS = (*MODELS, *VARIANTS)
+# Part 4's Transformers: TransformerSeq2seq with the sizes of transformer.TRANSFORMERS, by name
+ALL_MODELS = (*MODELS, *VARIANTS, *TRANSFORMERS)
 # How the questions are fed to the encoder: back to front (the book's reversed input), as
 # written (padded with spaces at the end), or as written with the padding in front.
 ORDERS = ("reversed", "as-written", "left-padded")
@@ -99,7 +101,8 @@ class Config:
 
 def grid(models=tuple(MODELS), orders=("reversed", "as-written"), seeds=(0, 1, 2)):
     """Every Config, seed by seed (so that a grid cut short has whole seeds), attention first."""
-    ranked = [m for m in ("attention", "peeky", "baseline", *VARIANTS) if m in models]
+    ranked = [m for m in ("attention", "peeky", "baseline", *VARIANTS, *TRANSFORMERS)
+              if m in models]
     return [Config(m, o, s) for s in seeds for m in ranked for o in orders]
 
 
@@ -179,10 +182,16 @@ def count_by_format(keys, right):
 # --- training one epoch, resumably --------------------------------------------------------
 
 def build_model(name, vocab_size, wordvec_size, hidden_size, seed=0, pad_id=None):
-    """The model called name (a ``MODELS`` or ``VARIANTS`` key), with these sizes and seed;
-    pad_id: the id of the padding, which the masked variants need."""
+    """The model called name (a ``MODELS``, ``VARIANTS`` or ``TRANSFORMERS`` key), with these
+    sizes and seed; pad_id: the id of the padding, which the masked variants and the
+    Transformers need. A Transformer has its own sizes (``TRANSFORMERS``) and ignores
+    wordvec_size and hidden_size."""
     if name in MODELS:
         return MODELS[name](vocab_size, wordvec_size, hidden_size, seed=seed)
+    if name in TRANSFORMERS:
+        if pad_id is None:
+            raise ValueError(f"the {name} model masks the padding: give its pad_id")
+        return TransformerSeq2seq(vocab_size, **TRANSFORMERS[name], pad_id=pad_id, seed=seed)
     if name not in VARIANTS:
         raise ValueError(f"unknown model {name!r}; choose one of {list(ALL_MODELS)}")
     options = dict(VARIANTS[name])

@@ -283,11 +283,47 @@ def variant_products(options, N, T_in, T_out, V, D, H):
     return encoder + decoder + scores + weighted + affine_products(N * T_out, 2 * H, V)
 
 
+def multi_head_products(N, Tq, Tk, D, heads):
+    """MultiHeadAttention on Tq queries and Tk keys: the four projections (forward, dW, dx),
+    the scores q k^T and the weighted sum a v per head, and their backward (dv, da, dq, dk)."""
+    Mq, Mk, d, B = N * Tq, N * Tk, D // heads, N * heads
+    projections = [(1, M, D, D, False, False) for M in (Mq, Mk, Mk, Mq)]
+    projections += [(1, D, M, D, True, False) for M in (Mq, Mk, Mk, Mq)]  # dWq, dWk, dWv, dWo
+    projections += [(1, M, D, D, False, True) for M in (Mq, Mk, Mk, Mq)]  # dx of each
+    heads_ = [(B, Tq, d, Tk, False, True), (B, Tq, Tk, d, False, False),  # q k^T, a v
+              (B, Tk, Tq, d, True, False), (B, Tq, d, Tk, False, True),  # dv, da
+              (B, Tq, Tk, d, False, False), (B, Tk, Tq, d, True, False)]  # dq, dk
+    return projections + heads_
+
+
+def feed_forward_products(M, D, F):
+    """FeedForward on M rows: two products forward, four backward."""
+    return [(1, M, D, F, False, False), (1, M, F, D, False, False),
+            (1, F, M, D, True, False), (1, M, D, F, False, True),
+            (1, D, M, F, True, False), (1, M, F, D, False, True)]
+
+
+def transformer_products(N, T_in, T_out, V, d_model, heads, layers, d_ff):
+    """Every matrix product of one training iteration of a ``TransformerSeq2seq``: per encoder
+    layer a self-attention and a feed-forward block; per decoder layer a causal
+    self-attention (the masked half of its scores is computed too), a cross-attention and a
+    feed-forward block; then the output Affine. LayerNorm, softmax and embedding lookups are
+    not products."""
+    D, F = d_model, d_ff
+    encoder = (multi_head_products(N, T_in, T_in, D, heads)
+               + feed_forward_products(N * T_in, D, F)) * layers
+    decoder = (multi_head_products(N, T_out, T_out, D, heads)
+               + multi_head_products(N, T_out, T_in, D, heads)
+               + feed_forward_products(N * T_out, D, F)) * layers
+    return encoder + decoder + affine_products(N * T_out, D, V)
+
+
 def bench_iteration_seconds(results, threads=1):
     """{model name: median seconds of one training iteration} from ``make bench``'s figures.
 
     results: the parsed JSON that bench/bench.py writes (``--json``): its ``results`` (chapters
-    3-8's models, timed as "ours") and its ``variants`` (Part 3's ``AttentionVariant``s).
+    3-8's models, timed as "ours"), its ``variants`` (Part 3's ``AttentionVariant``s) and its
+    ``transformers`` (Part 4's), where it has them.
     threads: the BLAS thread setting whose timings to read; ValueError if the file has none.
     """
     if not isinstance(results, dict) or "results" not in results:
@@ -295,7 +331,7 @@ def bench_iteration_seconds(results, threads=1):
                          "is expected, as bench/bench.py --json writes it")
     key = f"ours|{threads}"
     seconds = {}
-    for section in ("results", "variants"):
+    for section in ("results", "variants", "transformers"):
         for name, figures in results.get(section, {}).items():
             if key not in figures["iteration"]:
                 raise ValueError(f"make bench did not time {name!r} with {threads} BLAS "
