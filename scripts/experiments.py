@@ -140,6 +140,13 @@ def main(argv=None):
 
     def done(name, entry, bar):
         run_epochs = record["runs"][name]["epochs"]
+        if entry["epoch"] > len(run_epochs) + 1:
+            # only another process can have written a state ahead of the record (say, a worker
+            # of an earlier run of this command that outlived it): the epochs between are lost
+            sys.exit(f"{name} trained epoch {entry['epoch']} but the record has only "
+                     f"{len(run_epochs)}: its saved state in {state_dir} was written by another "
+                     f"process. Stop every process of this command, delete "
+                     f"{state_dir / (name + '.npz')} and run the command again.")
         if entry["epoch"] <= len(run_epochs):
             run_epochs[entry["epoch"] - 1] = entry
         else:

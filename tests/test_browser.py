@@ -630,3 +630,31 @@ def test_map_text_shows_at_9_px_or_more_on_a_desktop_and_on_a_phone():
         px = browser.FONT_PT * dpi / 72 * min(1, column / width)
         assert px >= 9, (f"at {page_width} px the map ({width} px wide) shows its text at "
                          f"{px:.1f} px")
+
+
+def test_head_browser_links_layers_heads_and_questions():
+    from ipywidgets.widgets.widget_link import Link
+    from ipywidgets.widgets.widget import _instances
+
+    from seqattn import browser
+
+    png = browser.map_png(np.full((2, 3), 1 / 3), "abc", "xy")
+    pages = [[[browser.page(None, f"question {k}", "abc", "xy", "xy", png,
+                            label=f"layer {l + 1} head {h + 1}") for k in range(5)]
+              for h in range(4)] for l in range(2)]
+    box = browser.head_browser(pages, ["layer 1", "layer 2"], [f"head {h}" for h in range(1, 5)])
+    layer_buttons, head_buttons, controls, layers = box.children
+    slider, number = controls.children
+    assert slider.max == 4 and len(layers.children) == 2
+    assert all(len(heads.children) == 4 for heads in layers.children)
+    links = {(w.source[0].model_id, w.source[1], w.target[0].model_id, w.target[1])
+             for w in list(_instances.values()) if isinstance(w, Link)}
+    assert (layer_buttons.model_id, "index", layers.model_id, "selected_index") in links
+    assert (slider.model_id, "value", number.model_id, "value") in links
+    for l, heads in enumerate(layers.children):
+        assert (head_buttons.model_id, "index", heads.model_id, "selected_index") in links
+        for h, questions in enumerate(heads.children):
+            assert (slider.model_id, "value", questions.model_id, "selected_index") in links
+            assert f"layer {l + 1} head {h + 1}" in questions.children[3].children[0].value
+    with pytest.raises(ValueError, match="every layer and head"):
+        browser.head_browser(pages, ["layer 1"], ["head 1", "head 2", "head 3", "head 4"])

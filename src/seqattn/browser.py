@@ -87,7 +87,17 @@ def browser(pages, labels, selected=-1, description="question"):
                            selected_index=selected)
     buttons = widgets.ToggleButtons(options=labels, index=selected,
                                     style={"button_width": "auto"})
-    last = len(pages[0]) - 1
+    slider, controls = question_controls(len(pages[0]) - 1, description)
+    # the links run in the browser, in JavaScript: no kernel needed
+    widgets.jslink((buttons, "index"), (epochs, "selected_index"))
+    for questions in epochs.children:
+        widgets.jslink((slider, "value"), (questions, "selected_index"))
+    return widgets.VBox([buttons, controls, epochs])
+
+
+def question_controls(last, description="question"):
+    """The slider and the number box that pick a question, 0 to last, linked to each other in
+    the browser: returns (slider, an HBox of both)."""
     # The slider takes what the row leaves beside the number box, so that both fit a phone's
     # screen. The number is a box of its own rather than the slider's readout: the readout takes
     # a typed number only on Enter, and a number typed and left with Tab or a click stayed in
@@ -99,11 +109,35 @@ def browser(pages, labels, selected=-1, description="question"):
                                                      min_width="0"))
     number = widgets.BoundedIntText(value=0, min=0, max=last, continuous_update=False,
                                     layout=widgets.Layout(flex="0 0 auto", width="5.5em"))
-    controls = widgets.HBox([slider, number],
-                            layout=widgets.Layout(width="100%", max_width="560px"))
-    # the links run in the browser, in JavaScript: no kernel needed
-    widgets.jslink((buttons, "index"), (epochs, "selected_index"))
     widgets.jslink((slider, "value"), (number, "value"))
-    for questions in epochs.children:
-        widgets.jslink((slider, "value"), (questions, "selected_index"))
-    return widgets.VBox([buttons, controls, epochs])
+    return slider, widgets.HBox([slider, number],
+                                layout=widgets.Layout(width="100%", max_width="560px"))
+
+
+def head_browser(pages, layer_labels, head_labels, description="question"):
+    """A browser over layers and heads: a row of buttons for the layer, one for the head, the
+    question slider, and the pages.
+
+    pages[l][h][k]: the page of question k for layer l and head h (the same questions in every
+    list). Stacks nest three deep (layer, head, question); the layer buttons drive the outer
+    Stack, the head buttons every layer's Stack of heads, the slider every Stack of questions,
+    all linked in the browser, so that head h of layer l shows question k whatever was clicked
+    in which order.
+    """
+    if len(pages) != len(layer_labels) or any(len(p) != len(head_labels) for p in pages) or \
+            len({len(q) for p in pages for q in p}) != 1:
+        raise ValueError("give pages[layer][head] for every layer and head label, each a list "
+                         "of the same questions")
+    layers = widgets.Stack([widgets.Stack([widgets.Stack(q, selected_index=0) for q in p],
+                                          selected_index=0) for p in pages], selected_index=0)
+    layer_buttons = widgets.ToggleButtons(options=layer_labels, index=0,
+                                          style={"button_width": "auto"})
+    head_buttons = widgets.ToggleButtons(options=head_labels, index=0,
+                                         style={"button_width": "auto"})
+    slider, controls = question_controls(len(pages[0][0]) - 1, description)
+    widgets.jslink((layer_buttons, "index"), (layers, "selected_index"))
+    for heads in layers.children:
+        widgets.jslink((head_buttons, "index"), (heads, "selected_index"))
+        for questions in heads.children:
+            widgets.jslink((slider, "value"), (questions, "selected_index"))
+    return widgets.VBox([layer_buttons, head_buttons, controls, layers])

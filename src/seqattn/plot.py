@@ -183,13 +183,20 @@ MODEL_COLORS = {"baseline": "#1f77b4", "peeky": "#ff7f0e", "attention": "#2ca02c
                 "luong_scaled": "#17becf", "luong_additive": "#9467bd",
                 "bahdanau_dot": "#d62728", "bahdanau_additive": "#8c564b",
                 "masked": "#e377c2", "bilstm": "#7f7f7f", "deep2": "#bcbd22",
-                "deep2_skip": "#000000", "deep4": "#aec7e8", "deep4_skip": "#393b79"}
+                "deep2_skip": "#000000", "deep4": "#aec7e8", "deep4_skip": "#393b79",
+                # Part 4's Transformers (seqattn.transformer.TRANSFORMERS)
+                "transformer": "#d62728", "transformer_d32": "#ff9896",
+                "transformer_d128": "#8c564b", "transformer_l1": "#9467bd",
+                "transformer_l3": "#17becf", "transformer_h1": "#7f7f7f"}
 MODEL_LABELS = {"baseline": "Seq2seq", "peeky": "PeekySeq2seq", "attention": "AttentionSeq2seq",
                 "luong_scaled": "Luong, scaled dot", "luong_additive": "Luong, additive",
                 "bahdanau_dot": "Bahdanau, dot", "bahdanau_additive": "Bahdanau, additive",
                 "masked": "masked padding", "bilstm": "BiLSTM + mask", "deep2": "2 layers",
                 "deep2_skip": "2 layers + skip", "deep4": "4 layers",
-                "deep4_skip": "4 layers + skip"}
+                "deep4_skip": "4 layers + skip", "transformer": "Transformer",
+                "transformer_d32": "Transformer, D = 32", "transformer_d128": "Transformer, D = 128",
+                "transformer_l1": "Transformer, 1 layer", "transformer_l3": "Transformer, 3 layers",
+                "transformer_h1": "Transformer, 1 head"}
 ORDER_LABELS = {"reversed": "reversed questions", "as-written": "questions as written",
                 "left-padded": "as written, padding in front"}
 
