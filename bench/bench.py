@@ -184,9 +184,11 @@ def report(name, r, threads, epoch_iters, n_test):
     return "\n".join(lines)
 
 
-def bench_variant(name, args, data, V, pad_id):
+def bench_variant(name, args, data, V, pad_id, beside=None, beside_test=None):
     """A Part 3 variant or a Transformer: its training iteration beside its matrix-product
-    floor, and its batched evaluation, for each thread setting."""
+    floor, and its batched evaluation, for each thread setting. beside: (label, model,
+    (x_train, t_train)) of another model whose iteration is timed in the same rounds (the
+    Transformer beside chapter 8's AttentionSeq2seq), stored as iteration["label|threads"]."""
     (x_train, t_train), (x_test, t_test) = data
     T_in, T_out = x_train.shape[1], t_train.shape[1] - 1
     if name in TRANSFORMERS:
@@ -201,14 +203,24 @@ def bench_variant(name, args, data, V, pad_id):
         functions[("ours", threads)] = (threads, training_step(
             experiment.build_model(name, V, D, H, seed=0, pad_id=pad_id), x_train, t_train, 1))
         functions[("floor", threads)] = (threads, replay(products, np.random.default_rng(2)))
+        if beside:
+            label, other, (x_other, t_other) = beside
+            functions[(label, threads)] = (threads, training_step(other, x_other, t_other, 1))
     iteration = interleaved(functions, args.variant_repeats)
     evaluation = {threads: float(np.median(
         [seconds(lambda: evaluate(model, x_test, t_test, threads=threads)) for _ in range(3)]))
         for threads in args.threads}
-    return dict(options=options, parameters=int(sum(p.size for p in model.params)),
-                gflop=gflop(products),
-                iteration={f"{v}|{t}": s for (v, t), s in iteration.items()},
-                evaluation=evaluation)
+    figures = dict(options=options, parameters=int(sum(p.size for p in model.params)),
+                   gflop=gflop(products),
+                   iteration={f"{v}|{t}": s for (v, t), s in iteration.items()},
+                   evaluation=evaluation)
+    if beside:  # the other model's evaluation too, of its own test questions (as many)
+        label, other, _ = beside
+        x_eval, t_eval = beside_test
+        figures[f"{label}_evaluation"] = {threads: float(np.median(
+            [seconds(lambda: evaluate(other, x_eval, t_eval, threads=threads))
+             for _ in range(3)])) for threads in args.threads}
+    return figures
 
 
 def report_variants(results, threads, epoch_iters, n_test):
@@ -255,6 +267,11 @@ def main():
     parser.add_argument("--variant-repeats", type=int, default=7,
                         help="timed rounds per measurement of a variant")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    parser.add_argument("--merge", action="store_true",
+                        help="update only the parts timed in this run (the models, the "
+                             "variants, the Transformers, the small runs: those not switched "
+                             "off) in an existing --json file, and keep the rest; the file "
+                             "lists the runs merged into it (merged_runs)")
     args = parser.parse_args()
     if args.small_runs < 0:
         parser.error("--small-runs must be >= 0")
@@ -295,8 +312,18 @@ def main():
             f"{args.variant_repeats} interleaved rounds:")
         for name in args.transformers:
             transformers[name] = bench_variant(
-                name, args, ((xw_train, tw_train), (xw_test, tw_test)), V, wvocab.char_to_id[" "])
-        say(report_variants(transformers, args.threads, epoch_iters, len(x_test)) + "\n")
+                name, args, ((xw_train, tw_train), (xw_test, tw_test)), V, wvocab.char_to_id[" "],
+                beside=("attention", AttentionSeq2seq(V, D, H, seed=0), (x_train, t_train)),
+                beside_test=(x_test, t_test))
+        say(report_variants(transformers, args.threads, epoch_iters, len(x_test)))
+        for name, r in transformers.items():
+            for t in args.threads:
+                ours, other = r["iteration"][f"ours|{t}"], r["iteration"][f"attention|{t}"]
+                say(f"  {name}, {t} thread(s): {ours * 1e3:.1f} ms/iteration against "
+                    f"AttentionSeq2seq's {other * 1e3:.1f} in the same rounds "
+                    f"({ours / other:.2f}x); evaluation {r['evaluation'][t]:.2f} s against "
+                    f"{r['attention_evaluation'][t]:.2f} s")
+        say("")
 
     small = {}  # threads -> the timed runs
     if args.small_runs:
@@ -321,11 +348,21 @@ def main():
             f"evaluation {r['one_by_one'] / r['evaluation'][best]:.1f}x faster than one "
             f"question at a time")
     if args.json:
-        args.json.write_text(json.dumps(dict(header=header, repeats=args.repeats,
-                                             threads=args.threads, results=results,
-                                             variants=variants, transformers=transformers,
-                                             small_run=small,
-                                             report="\n".join(printed)), indent=1) + "\n")
+        figures = dict(header=header, repeats=args.repeats, threads=args.threads, results=results,
+                       variants=variants, transformers=transformers, small_run=small,
+                       report="\n".join(printed))
+        if args.merge and args.json.exists():
+            shipped = json.loads(args.json.read_text())
+            parts = {"results": results, "variants": variants, "transformers": transformers,
+                     "small_run": small}
+            timed = [part for part, value in parts.items() if value]
+            for part in timed:
+                shipped[part] = figures[part]
+            shipped.setdefault("merged_runs", []).append(dict(
+                parts=timed, date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+                header=header, report=figures["report"]))
+            figures = shipped
+        args.json.write_text(json.dumps(figures, indent=1) + "\n")
         print(f"wrote {args.json}")
 
 

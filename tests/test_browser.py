@@ -658,3 +658,25 @@ def test_head_browser_links_layers_heads_and_questions():
             assert f"layer {l + 1} head {h + 1}" in questions.children[3].children[0].value
     with pytest.raises(ValueError, match="every layer and head"):
         browser.head_browser(pages, ["layer 1"], ["head 1", "head 2", "head 3", "head 4"])
+
+
+def test_head_pngs_draws_each_item_and_refuses_weights_of_the_wrong_shape():
+    from PIL import Image
+
+    from seqattn import browser
+
+    question, answer = "tuesday, september 25, 1984".ljust(29), "1984-09-25"
+    flat = np.full((10, 29), 1 / 29)
+    first = np.zeros((10, 29))
+    first[:, 0] = 1
+    causal = np.tril(np.ones((10, 10))) / np.arange(1, 11)[:, None]
+    pngs = browser.head_pngs([(flat, causal, question, answer), (first, causal, question, answer)])
+    assert len(pngs) == 2 and pngs[0] != pngs[1]  # each item's own weights
+    image = Image.open(io.BytesIO(pngs[0]))
+    assert image.mode == "P" and len(pngs[0]) < 20_000
+    # the text shows at 9 px or more on a phone, shrunk to its column (358 px)
+    assert browser.FONT_PT * 80 / 72 * min(1, 358 / image.size[0]) >= 9
+    with pytest.raises(ValueError, match="shape"):  # the first item (the figure is drawn)
+        browser.head_pngs([(flat[:, :28], causal, question, answer)])
+    with pytest.raises(ValueError, match="weights of shape"):  # a later one
+        browser.head_pngs([(flat, causal, question, answer), (flat, causal[:9], question, answer)])

@@ -3,7 +3,7 @@ weight on its own part of the question."""
 import numpy as np
 import pytest
 
-from seqattn.maps import ANSWER_PARTS, own_share, question_spans
+from seqattn.maps import ANSWER_PARTS, column_parts, own_columns, own_share, question_spans
 
 
 @pytest.mark.parametrize("question,parts", [
@@ -36,3 +36,14 @@ def test_own_share_sums_each_rows_own_part():
     share = own_share(attention, question, T)
     assert ANSWER_PARTS[4] == ANSWER_PARTS[7] == "padding"
     np.testing.assert_allclose(share, [0.75, 0, 0, 0, 1, 0, 1, 1, 0, 0])
+
+
+def test_column_parts_and_own_columns_agree_with_own_share():
+    questions, T = ["Sep 5, 1984", "TUESDAY, SEPTEMBER 25, 1984", "9/5/84"], 29
+    assert "".join(p[0] for p in column_parts("Sep 5, 1984", 14)) == "mmmodooyyyyppp"
+    rng = np.random.default_rng(0)
+    attention = rng.random((3, 10, T))
+    attention /= attention.sum(axis=-1, keepdims=True)
+    shares = (attention * own_columns(questions, T)).sum(axis=-1)
+    for q, a, s in zip(questions, attention, shares):
+        np.testing.assert_allclose(s, own_share(a, q, T))

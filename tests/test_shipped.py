@@ -23,6 +23,8 @@ SMALL_RECORDS = {  # record: (models, orders, changed settings)
 PART3_MODELS = ["luong_scaled", "luong_additive", "bahdanau_dot", "bahdanau_additive", "masked",
                 "bilstm", "deep2", "deep2_skip"]  # make experiments-part3
 PART3_SHIPPED = ["masked", "bilstm", "luong_additive", "bahdanau_additive"]
+TRANSFORMER_SIZES = ["transformer", "transformer_d32", "transformer_d128", "transformer_l1",
+                     "transformer_l3", "transformer_h1"]  # make experiments-small-transformer
 
 
 @pytest.fixture(scope="module")
@@ -67,6 +69,31 @@ def test_the_part3_records_are_whole():
     configs = (ex.grid(["bahdanau_dot", "masked", "bilstm"], ["reversed", "as-written"])
                + ex.grid(["deep4", "deep4_skip"], ["reversed"]))
     check_whole(small, configs, ex.PRESETS["small"], 1000)
+
+
+def test_the_transformer_records_are_whole():
+    record = ex.load_record(DATA / "experiments-transformer.json")
+    check_whole(record, ex.grid(["transformer"], ["as-written"]),
+                ex.preset_settings("book", epochs=10), 5000)
+    small = ex.load_record(DATA / "experiments-small-transformer.json")
+    configs = (ex.grid(TRANSFORMER_SIZES, ["as-written"])
+               + ex.grid(["transformer"], ["reversed"]))
+    check_whole(small, configs, ex.PRESETS["small"], 1000)
+
+
+def test_the_shipped_transformer_scores_what_the_record_says():
+    _, (x_test, t_test), vocab = load_dates(default_data_path(), reverse=False)
+    path = DATA / "transformer.npz"
+    model, stored = load_model(path)
+    meta = read_meta(path)
+    run = "transformer-as-written-seed0"
+    assert meta["class"] == "TransformerSeq2seq" and meta["run"] == run and meta["epochs"] == 10
+    assert stored.to_dict() == vocab.to_dict() and stored.reversed is False
+    assert model.config == ex.build_model("transformer", len(vocab), 16, 256,
+                                          pad_id=vocab.char_to_id[" "]).config
+    recorded = ex.load_record(DATA / "experiments-transformer.json")["runs"][run]["epochs"][9]
+    assert meta["accuracy"] == recorded["accuracy"]
+    assert evaluate(model, x_test, t_test) == pytest.approx(recorded["accuracy"], abs=0.002)
 
 
 @pytest.mark.parametrize("name", PART3_SHIPPED)
@@ -117,18 +144,23 @@ def test_the_shipped_model_refuses_questions_in_the_wrong_order(dates):
 
 
 def test_data_stays_small():
-    # the data set, chapter 8's three checkpoints, Part 3's four (for the maps) and the records
+    # the data set, chapter 8's three checkpoints, Part 3's four and the Transformer (for the
+    # maps) and the records
     total = sum(f.stat().st_size for f in DATA.rglob("*") if f.is_file())
     assert total < 24 * 2**20, f"data/ holds {total / 2**20:.1f} MB"
 
 
 def test_the_shipped_bench_figures_time_every_model_of_the_comparison():
-    # chapters 9, 11 and 12 read their seconds per iteration from bench/results.json
+    # chapters 9, 11, 12 and 14 read their seconds per iteration from bench/results.json
     import json
 
     from seqattn.speed import bench_iteration_seconds
 
     figures = json.loads((DATA.parent / "bench" / "results.json").read_text())
     seconds = bench_iteration_seconds(figures, threads=1)
-    assert set(ex.MODELS) | set(PART3_MODELS) <= set(seconds)
+    assert set(ex.MODELS) | set(PART3_MODELS) | {"transformer"} <= set(seconds)
+    # chapter 14 compares the Transformer with AttentionSeq2seq timed in the same rounds
+    beside = figures["transformers"]["transformer"]
+    assert {"attention|1", "attention|2", "floor|1", "ours|1"} <= set(beside["iteration"])
+    assert set(beside["attention_evaluation"]) == set(beside["evaluation"]) == {"1", "2"}
     assert all(0.01 < s < 10 for s in seconds.values())

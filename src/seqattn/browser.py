@@ -13,6 +13,7 @@ import io
 
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
+import numpy as np
 from ipywidgets.widgets.widget_string import HTMLStyle
 from PIL import Image
 
@@ -42,6 +43,55 @@ def map_png(attention, question, answer, dpi=80, colors=32):
     out = io.BytesIO()
     image.convert("RGB").quantize(colors).save(out, format="png", optimize=True)
     return out.getvalue()
+
+
+def head_pngs(maps, start="_", dpi=80, colors=32):
+    """A Transformer head's two maps for each of several questions, one above the other, as
+    small PNGs (a list, one per item of maps).
+
+    maps: (cross, decoder_self, question, answer) items: the head's cross-attention cross
+    (A, T) over the question (padded to T), and the decoder's self-attention decoder_self
+    (A, A) over the answer so far (row k reads the start character and the answer's characters
+    before k; the causal mask leaves the upper right empty). One figure is drawn and laid out
+    once, then given each item's weights and labels: drawing a new figure per map took
+    several times as long.
+    """
+    fig = None
+    pngs = []
+    for cross, decoder_self, question, answer in maps:
+        inputs = start + answer[:len(answer) - 1]
+        if fig is None:
+            fig, (top, bottom) = plt.subplots(
+                2, 1, figsize=(MAP_SIZE[0], 2 * MAP_SIZE[1] + 0.3),
+                gridspec_kw=dict(height_ratios=[1, 1.15]))
+            show_heatmap(cross, question, answer, ax=top, title="cross-attention: the question")
+            show_heatmap(decoder_self, inputs, answer, ax=bottom)
+            bottom.images[0].colorbar.remove()  # the same scale as the map above
+            bottom.set_title("decoder self-attention: the answer so far", loc="left")
+            bottom.set_xlabel("answer so far (input)")
+            for axes in fig.axes:
+                axes.tick_params(labelsize=FONT_PT)
+                axes.xaxis.label.set_fontsize(FONT_PT)
+                axes.yaxis.label.set_fontsize(FONT_PT)
+                axes.title.set_fontsize(FONT_PT)
+            top.set_anchor("W")
+            bottom.set_anchor("W")
+            fig.tight_layout()
+        for axes, weights, columns in ((top, cross, question), (bottom, decoder_self, inputs)):
+            if np.shape(weights) != (len(answer), len(columns)):
+                raise ValueError(f"weights of shape {np.shape(weights)} for an answer of "
+                                 f"{len(answer)} and {len(columns)} columns")
+            axes.images[0].set_data(weights)
+            axes.set_xticks(range(len(columns)), [c if c != " " else "·" for c in columns])
+            axes.set_yticks(range(len(answer)), list(answer))
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", dpi=dpi)
+        out = io.BytesIO()
+        Image.open(buffer).convert("RGB").quantize(colors).save(out, format="png", optimize=True)
+        pngs.append(out.getvalue())
+    if fig is not None:
+        plt.close(fig)
+    return pngs
 
 
 # All pages share these: each Layout and Style is a widget model that the page must store and

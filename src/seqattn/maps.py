@@ -36,3 +36,21 @@ def own_share(attention, question, T):
     weight on its own part of the question (the padding: columns len(question) to T)."""
     columns = question_spans(question) | {"padding": slice(len(question.rstrip()), T)}
     return np.array([row[columns[part]].sum() for row, part in zip(attention, ANSWER_PARTS)])
+
+
+def column_parts(question, T):
+    """The part of the question each of its T columns holds: an array of T strings, "month",
+    "day", "year", "other" (the weekday, spaces, commas, slashes) or "padding"."""
+    parts = np.full(T, "other", dtype=object)
+    parts[len(question.rstrip()):] = "padding"
+    for name, span in question_spans(question).items():
+        parts[span] = name
+    return parts.astype(str)
+
+
+def own_columns(questions, T):
+    """(N, A, T) bool for N questions: True at the columns of each answer row's own part
+    (``ANSWER_PARTS``), so that ``(attention * own_columns(...)).sum(-1)`` is ``own_share``
+    of every question at once."""
+    parts = np.array([column_parts(q, T) for q in questions])  # (N, T)
+    return parts[:, None, :] == np.array(ANSWER_PARTS)[None, :, None]
