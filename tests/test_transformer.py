@@ -15,7 +15,7 @@ from seqattn.positional import PositionalEmbedding, sinusoidal_encoding
 from seqattn.qkv_attention import ScaledDotProductAttention, causal_mask
 from seqattn.speed import gflop, replay, transformer_products
 from seqattn.transformer import (TRANSFORMERS, DecoderLayer, EncoderLayer, TransformerSeq2seq,
-                                 _Init)
+                                 TransformerInitializer)
 from test_layers import assert_checks
 
 N, T, T_DEC, D, HEADS, F, V = 3, 6, 4, 8, 2, 12, 11
@@ -33,7 +33,7 @@ def rng(seed=0):
 
 
 def init(seed=0):
-    return _Init(rng(seed), np.float64)
+    return TransformerInitializer(rng(seed), np.float64)
 
 
 def randomize(layer, seed=1, scale=0.5):

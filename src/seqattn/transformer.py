@@ -46,7 +46,7 @@ TRANSFORMERS = {
 }
 
 
-class _Init:
+class TransformerInitializer:
     """The Transformer's initial weights, from one seeded generator in the model's dtype:
     matrices ~ N(0, 1/fan_in), biases and beta 0, gamma 1, character vectors ~ N(0, 1/D)."""
 
@@ -172,7 +172,7 @@ class TransformerSeq2seq:
         V, D, F = vocab_size, d_model, d_ff
         self.config = dict(vocab_size=V, d_model=D, heads=heads, layers=layers, d_ff=F,
                            pad_id=pad_id)
-        init = _Init(np.random.default_rng(seed), dtype)
+        init = TransformerInitializer(np.random.default_rng(seed), dtype)
         self.src_embed = PositionalEmbedding(init.normal((V, D), 1 / np.sqrt(D)))
         self.encoder_layers = [EncoderLayer(D, heads, F, init) for _ in range(layers)]
         self.encoder_norm = init.norm(D)
