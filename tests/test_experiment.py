@@ -325,3 +325,19 @@ def test_a_run_needs_a_whole_seed():
         ex.Config("peeky", "reversed", -1)
     with pytest.raises(TypeError, match="seed must be a whole number >= 0, not 1.5"):
         ex.Config("peeky", "reversed", 1.5)
+
+
+def test_the_runner_refuses_an_epoch_that_skips_ahead_of_the_record(tmp_path, monkeypatch):
+    # a state written by another process (a worker of a killed run that outlived it) made a
+    # run train epoch 3 while its record had none: the record must not take it as epoch 1
+    real = ex.work_one_epoch
+
+    def ahead(name, *args, **kwargs):
+        name, entry = real(name, *args, **kwargs)
+        return name, dict(entry, epoch=entry["epoch"] + 2)
+
+    monkeypatch.setattr(runner.ex, "work_one_epoch", ahead)
+    with pytest.raises(SystemExit, match="trained epoch 3 but the record has only 0"):
+        run_grid(tmp_path)
+    record = ex.load_record(tmp_path / "record.json")
+    assert all(run["epochs"] == [] for run in record["runs"].values())
