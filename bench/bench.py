@@ -184,11 +184,12 @@ def report(name, r, threads, epoch_iters, n_test):
     return "\n".join(lines)
 
 
-def bench_variant(name, args, data, V, pad_id, beside=None, beside_test=None):
+def bench_variant(name, args, data, V, pad_id, beside=None):
     """A Part 3 variant or a Transformer: its training iteration beside its matrix-product
     floor, and its batched evaluation, for each thread setting. beside: (label, model,
-    (x_train, t_train)) of another model whose iteration is timed in the same rounds (the
-    Transformer beside chapter 8's AttentionSeq2seq), stored as iteration["label|threads"]."""
+    ((x_train, t_train), (x_test, t_test))) of another model whose iteration is timed in the
+    same rounds (the Transformer beside chapter 8's AttentionSeq2seq), stored as
+    iteration["label|threads"], and whose evaluation is stored as "label_evaluation"."""
     (x_train, t_train), (x_test, t_test) = data
     T_in, T_out = x_train.shape[1], t_train.shape[1] - 1
     if name in TRANSFORMERS:
@@ -204,7 +205,7 @@ def bench_variant(name, args, data, V, pad_id, beside=None, beside_test=None):
             experiment.build_model(name, V, D, H, seed=0, pad_id=pad_id), x_train, t_train, 1))
         functions[("floor", threads)] = (threads, replay(products, np.random.default_rng(2)))
         if beside:
-            label, other, (x_other, t_other) = beside
+            label, other, ((x_other, t_other), _) = beside
             functions[(label, threads)] = (threads, training_step(other, x_other, t_other, 1))
     iteration = interleaved(functions, args.variant_repeats)
     evaluation = {threads: float(np.median(
@@ -215,8 +216,7 @@ def bench_variant(name, args, data, V, pad_id, beside=None, beside_test=None):
                    iteration={f"{v}|{t}": s for (v, t), s in iteration.items()},
                    evaluation=evaluation)
     if beside:  # the other model's evaluation too, of its own test questions (as many)
-        label, other, _ = beside
-        x_eval, t_eval = beside_test
+        label, other, (_, (x_eval, t_eval)) = beside
         figures[f"{label}_evaluation"] = {threads: float(np.median(
             [seconds(lambda: evaluate(other, x_eval, t_eval, threads=threads))
              for _ in range(3)])) for threads in args.threads}
@@ -313,8 +313,8 @@ def main():
         for name in args.transformers:
             transformers[name] = bench_variant(
                 name, args, ((xw_train, tw_train), (xw_test, tw_test)), V, wvocab.char_to_id[" "],
-                beside=("attention", AttentionSeq2seq(V, D, H, seed=0), (x_train, t_train)),
-                beside_test=(x_test, t_test))
+                beside=("attention", AttentionSeq2seq(V, D, H, seed=0),
+                        ((x_train, t_train), (x_test, t_test))))
         say(report_variants(transformers, args.threads, epoch_iters, len(x_test)))
         for name, r in transformers.items():
             for t in args.threads:
