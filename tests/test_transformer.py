@@ -161,6 +161,27 @@ def test_positional_embedding_gradients_and_sinusoids():
     assert_checks(check_layer(layer, XS))
 
 
+def test_positions_switched_off():
+    layer = randomize(PositionalEmbedding(np.zeros((V, D))))
+    with_positions = layer.forward(XS)
+    layer.positions = False
+    W = layer.params[0]
+    np.testing.assert_array_equal(layer.forward(XS), W[XS] * np.sqrt(D))
+    np.testing.assert_array_equal(layer.forward(XS[:, 2:3], start=2), W[XS[:, 2:3]] * np.sqrt(D))
+    layer.positions = True
+    np.testing.assert_array_equal(layer.forward(XS), with_positions)
+    # without positions the encoder cannot tell order: a question's characters swapped give
+    # the same vectors, swapped
+    model = TransformerSeq2seq(V, d_model=D, heads=HEADS, layers=1, d_ff=F, seed=3,
+                               dtype=np.float64)
+    model.src_embed.positions = False
+    swapped = XS[2, [1, 0, 2, 3, 4, 5]][None]
+    memory, memory_swapped = (model.encode(x) for x in (XS[2:], swapped))
+    np.testing.assert_allclose(memory_swapped[0], memory[0, [1, 0, 2, 3, 4, 5]], atol=1e-12)
+    model.src_embed.positions = True
+    assert not np.allclose(model.encode(swapped)[0], memory[0, [1, 0, 2, 3, 4, 5]])
+
+
 def test_encoder_layer_gradients():
     x = rng(6).standard_normal((N, T, D))
     layer = WithMasks(randomize(EncoderLayer(D, HEADS, F, init())), PAD_MASK)

@@ -40,7 +40,11 @@ def sinusoidal_encoding(T, D, dtype=np.float64):
 
 
 class PositionalEmbedding:
-    """Character ids (N, T) -> W[ids] * sqrt(D) + pe[:T] (N, T, D). Parameter W (V, D)."""
+    """Character ids (N, T) -> W[ids] * sqrt(D) + pe[:T] (N, T, D). Parameter W (V, D).
+
+    ``positions = False`` leaves pe out (W[ids] * sqrt(D) alone): to see, in a trained model,
+    what the positions are for.
+    """
 
     param_names = ("W",)
 
@@ -48,6 +52,7 @@ class PositionalEmbedding:
         self.embed = TimeEmbedding(W)
         self.params, self.grads = self.embed.params, self.embed.grads
         self.scale = math.sqrt(W.shape[1])
+        self.positions = True
         self._pe = np.zeros((0, W.shape[1]), dtype=W.dtype)
 
     def encoding(self, T):
@@ -60,7 +65,10 @@ class PositionalEmbedding:
     def forward(self, xs, start=0):
         """xs (N, T) ids at positions start .. start + T - 1 (start > 0: decoding, one
         position at a time)."""
-        return self.embed.forward(xs) * self.scale + self.encoding(start + xs.shape[1])[start:]
+        out = self.embed.forward(xs) * self.scale
+        if self.positions:
+            out += self.encoding(start + xs.shape[1])[start:]
+        return out
 
     def backward(self, dout):
         self.embed.backward(dout * self.scale)
