@@ -44,8 +44,7 @@ from seqattn.optim import Adam, clip_grads
 from seqattn.peeky_seq2seq import PeekySeq2seq
 from seqattn.reference import book_style, evaluate_one_by_one, time_axis_decoding
 from seqattn.seq2seq import Seq2seq
-from seqattn.speed import (gflop, iteration_products, replay, transformer_products,
-                           variant_products)
+from seqattn.speed import gflop, replay
 from seqattn.train import evaluate
 from seqattn.transformer import TRANSFORMERS
 
@@ -118,7 +117,8 @@ def build(name, variant, V):
 
 def bench_model(name, args, data, V):
     (x_train, t_train), (x_test, t_test) = data
-    products = iteration_products(name, BATCH, x_train.shape[1], t_train.shape[1] - 1, V, D, H)
+    products = experiment.training_products(name, BATCH, x_train.shape[1],
+                                            t_train.shape[1] - 1, V, D, H)
     variants = [v for v in VARIANTS if name == "attention" or v != "loop attention"]
     functions = {}
     for threads in args.threads:
@@ -192,12 +192,8 @@ def bench_variant(name, args, data, V, pad_id, beside=None):
     iteration["label|threads"], and whose evaluation is stored as "label_evaluation"."""
     (x_train, t_train), (x_test, t_test) = data
     T_in, T_out = x_train.shape[1], t_train.shape[1] - 1
-    if name in TRANSFORMERS:
-        options = TRANSFORMERS[name]
-        products = transformer_products(BATCH, T_in, T_out, V, **options)
-    else:
-        options = PART3[name]
-        products = variant_products(options, BATCH, T_in, T_out, V, D, H)
+    options = TRANSFORMERS[name] if name in TRANSFORMERS else PART3[name]
+    products = experiment.training_products(name, BATCH, T_in, T_out, V, D, H)
     model = experiment.build_model(name, V, D, H, seed=0, pad_id=pad_id)
     functions = {}
     for threads in args.threads:

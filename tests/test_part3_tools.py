@@ -10,7 +10,9 @@ from seqattn import experiment as ex
 from seqattn.attention_variants import VARIANTS, AttentionVariant
 from seqattn.checkpoint import read_meta
 from seqattn.data import Vocabulary
-from seqattn.speed import gflop, iteration_products, lstm_products, variant_products
+from seqattn.speed import (gflop, iteration_products, lstm_products, transformer_products,
+                           variant_products)
+from seqattn.transformer import TRANSFORMERS
 
 SIZES = (128, 29, 10, 59, 16, 256)  # N, T_in, T_out, V, D, H
 
@@ -40,6 +42,28 @@ def test_each_option_adds_or_removes_the_products_it_should():
     # per step, one query: its scores q @ hs^T, and the weighted sum's da = dc @ hs^T
     assert bahdanau.count((N, 1, H, T_in, False, True)) == 2 * T_out
 
+
+
+def test_training_products_and_model_cost_know_every_model_by_name():
+    N, T_in, T_out, V, D, H = SIZES
+    for name in ex.ALL_MODELS:
+        if name in ex.MODELS:
+            expected = iteration_products(name, *SIZES)
+        elif name in TRANSFORMERS:
+            expected = transformer_products(N, T_in, T_out, V, **TRANSFORMERS[name])
+        else:
+            expected = variant_products(VARIANTS[name], *SIZES)
+        assert ex.training_products(name, *SIZES) == expected, name
+        params, flops = ex.model_cost(name, V, T_in, T_out, N, D, H)
+        model = ex.build_model(name, V, D, H, pad_id=0)
+        assert params == sum(p.size for p in model.params) and flops == gflop(expected), name
+    # the figures chapters 8, 12 and 14 print (V = 59: the book's 59 characters)
+    assert ex.model_cost("attention", V, T_in, T_out) == (591_259, pytest.approx(8.6214, abs=1e-4))
+    assert ex.model_cost("transformer", V, T_in, T_out) == (244_731,
+                                                            pytest.approx(3.7062, abs=1e-4))
+    assert ex.model_cost("deep2", V, T_in, T_out)[0] == 591_259 + 2 * 4 * 256 * 513
+    with pytest.raises(ValueError, match="unknown model 'bahdanau-dot'"):
+        ex.training_products("bahdanau-dot", *SIZES)
 
 def test_the_runner_knows_the_variants_by_name():
     for name in VARIANTS:

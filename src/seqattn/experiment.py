@@ -44,6 +44,7 @@ from .data import PAD, default_data_path, load_dates, question_format
 from .optim import Adam
 from .peeky_seq2seq import PeekySeq2seq
 from .seq2seq import Seq2seq
+from .speed import gflop, iteration_products, transformer_products, variant_products
 from .train import Trainer, predict
 from .transformer import TRANSFORMERS, TransformerSeq2seq
 
@@ -200,6 +201,32 @@ def build_model(name, vocab_size, wordvec_size, hidden_size, seed=0, pad_id=None
             raise ValueError(f"the {name} model masks the padding: give its pad_id")
         options["pad_id"] = pad_id
     return AttentionVariant(vocab_size, wordvec_size, hidden_size, seed=seed, **options)
+
+
+
+def training_products(name, batch_size, T_in, T_out, vocab_size, wordvec_size, hidden_size):
+    """Every matrix product of one training iteration of the model called name (as
+    ``build_model``; a Transformer has its own sizes and ignores wordvec_size and
+    hidden_size): the counts of ``speed``, which ``make bench`` replays."""
+    N, V, D, H = batch_size, vocab_size, wordvec_size, hidden_size
+    if name in MODELS:
+        return iteration_products(name, N, T_in, T_out, V, D, H)
+    if name in TRANSFORMERS:
+        return transformer_products(N, T_in, T_out, V, **TRANSFORMERS[name])
+    if name not in VARIANTS:
+        raise ValueError(f"unknown model {name!r}; choose one of {list(ALL_MODELS)}")
+    return variant_products(VARIANTS[name], N, T_in, T_out, V, D, H)
+
+
+def model_cost(name, vocab_size, T_in, T_out, batch_size=128, wordvec_size=16,
+               hidden_size=256):
+    """The two sizes the chapters' cost tables print beside the timings: the model's
+    parameter count and the GFLOP of its products in one training iteration (batch_size
+    questions of width T_in, answers of T_out characters). Returns (parameters, GFLOP)."""
+    model = build_model(name, vocab_size, wordvec_size, hidden_size, pad_id=0)
+    products = training_products(name, batch_size, T_in, T_out, vocab_size, wordvec_size,
+                                 hidden_size)
+    return sum(p.size for p in model.params), gflop(products)
 
 
 class Run:
