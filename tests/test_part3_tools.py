@@ -43,7 +43,6 @@ def test_each_option_adds_or_removes_the_products_it_should():
     assert bahdanau.count((N, 1, H, T_in, False, True)) == 2 * T_out
 
 
-
 def test_training_products_and_model_cost_know_every_model_by_name():
     N, T_in, T_out, V, D, H = SIZES
     for name in ex.ALL_MODELS:
@@ -57,13 +56,14 @@ def test_training_products_and_model_cost_know_every_model_by_name():
         params, flops = ex.model_cost(name, V, T_in, T_out, N, D, H)
         model = ex.build_model(name, V, D, H, pad_id=0)
         assert params == sum(p.size for p in model.params) and flops == gflop(expected), name
-    # the figures chapters 8, 12 and 14 print (V = 59: the book's 59 characters)
+    # the figures chapters 9, 12 and 14 print (V = 59: the book's 59 characters)
     assert ex.model_cost("attention", V, T_in, T_out) == (591_259, pytest.approx(8.6214, abs=1e-4))
     assert ex.model_cost("transformer", V, T_in, T_out) == (244_731,
                                                             pytest.approx(3.7062, abs=1e-4))
     assert ex.model_cost("deep2", V, T_in, T_out)[0] == 591_259 + 2 * 4 * 256 * 513
     with pytest.raises(ValueError, match="unknown model 'bahdanau-dot'"):
         ex.training_products("bahdanau-dot", *SIZES)
+
 
 def test_the_runner_knows_the_variants_by_name():
     for name in VARIANTS:

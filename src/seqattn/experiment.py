@@ -203,7 +203,6 @@ def build_model(name, vocab_size, wordvec_size, hidden_size, seed=0, pad_id=None
     return AttentionVariant(vocab_size, wordvec_size, hidden_size, seed=seed, **options)
 
 
-
 def training_products(name, batch_size, T_in, T_out, vocab_size, wordvec_size, hidden_size):
     """Every matrix product of one training iteration of the model called name (as
     ``build_model``; a Transformer has its own sizes and ignores wordvec_size and
